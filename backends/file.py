@@ -1,0 +1,42 @@
+"""``scheme: file``: artifacts as files under a local (or mounted) directory."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..core.backend import Backend, RenameOnCommit
+from ..core.errors import BadConfiguration
+from ..core.options import Option
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+
+class FileBackend(RenameOnCommit, Backend):
+    """Keys are paths below ``root``; they can never escape it ('..' is refused).
+
+    Files are written under a temporary name beside their key and renamed into place,
+    so a reader never sees half a file.
+    """
+
+    option_spec = {
+        "root": Option(str, required=True, help="absolute path of the directory holding artifacts"),
+    }
+
+    def validate(self) -> None:
+        if not os.path.isabs(self.options["root"]):
+            raise BadConfiguration(
+                f"'root' for scheme 'file' must be an absolute path, got {self.options['root']!r}"
+            )
+
+    def create_filesystem(self) -> "AbstractFileSystem":
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem(auto_mkdir=True)
+
+    def root(self) -> str:
+        return os.path.normpath(self.options["root"])
+
+    def describe(self) -> str:
+        return f"file://{self.root()}"

@@ -1,0 +1,104 @@
+"""The errors every layer speaks.
+
+Backends and fsspec raise Python's own exceptions (``FileNotFoundError``,
+``PermissionError``, ``ConnectionError``, ...); :func:`translate` turns those into this
+small hierarchy once, in core, so the gRPC edge maps one family of types to responses
+and never needs to know a storage SDK. Every message names the thing (scheme, key,
+option) and what a person can do about it, and never carries a secret.
+"""
+
+from __future__ import annotations
+
+import errno
+
+
+class ArtifactError(Exception):
+    """Base of every error this plugin reports to Argo. ``kind`` is a stable label for logs."""
+
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadRequest(ArtifactError):
+    """The request itself is unusable (empty key, key escaping its root, missing path...)."""
+
+    kind = "bad_request"
+
+
+class BadConfiguration(ArtifactError):
+    """``plugin.configuration`` is malformed or names options a backend rejects."""
+
+    kind = "bad_configuration"
+
+
+class UnknownScheme(BadConfiguration):
+    """No installed backend serves the configured ``scheme``."""
+
+    kind = "unknown_scheme"
+
+
+class BackendUnavailable(ArtifactError):
+    """The backend for a scheme is installed but cannot load (missing extra, broken package)."""
+
+    kind = "backend_unavailable"
+
+
+class NotFound(ArtifactError):
+    """The key (or local path) does not exist."""
+
+    kind = "not_found"
+
+
+class PermissionDenied(ArtifactError):
+    """The store or the local file system refused access."""
+
+    kind = "permission_denied"
+
+
+class StorageUnavailable(ArtifactError):
+    """The store could not be reached or failed; retrying later may succeed."""
+
+    kind = "storage_unavailable"
+
+
+class Conflict(ArtifactError):
+    """What is stored cannot be represented as asked (e.g. a file and a directory of one name)."""
+
+    kind = "conflict"
+
+
+def translate(exc: BaseException, what: str) -> ArtifactError:
+    """Map an exception from fsspec, a backend or the OS to an :class:`ArtifactError`.
+
+    ``what`` names the object of the failed operation ("key 'a/b' in s3://bucket") so the
+    message says which thing failed, not only how.
+    """
+    if isinstance(exc, ArtifactError):
+        return exc
+    detail = _detail(exc)
+    if isinstance(exc, FileNotFoundError):
+        return NotFound(f"{what} was not found ({detail})")
+    if isinstance(exc, PermissionError):
+        return PermissionDenied(f"permission denied for {what}: {detail}")
+    if isinstance(exc, (IsADirectoryError, NotADirectoryError, FileExistsError)):
+        return Conflict(f"{what}: {detail}")
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return StorageUnavailable(f"storage unreachable for {what}: {detail}")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageUnavailable(f"no space left writing {what}")
+    if isinstance(exc, OSError):
+        return StorageUnavailable(f"storage error for {what}: {detail}")
+    return StorageUnavailable(f"unexpected {type(exc).__name__} for {what}: {detail}")
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return text or type(exc).__name__

@@ -1,0 +1,41 @@
+"""Tunables read from the environment, with defaults chosen by measurement (see README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+ENV_PREFIX = "ARGO_ARTIFACT_DRIVER_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How data moves. Every field can be set by ``ARGO_ARTIFACT_DRIVER_<FIELD>``."""
+
+    # OpenStream message payload. Go's default receive limit (4 MiB) counts the framing,
+    # so a payload must stay below it; see the README's Performance section.
+    stream_chunk_size: int = 1 * MiB
+    # Buffer of one streamed write to storage (a multipart part on S3: at least 5 MiB).
+    write_block_size: int = 8 * MiB
+    # Read block for stores without a streamed GET (fsspec's buffered file).
+    read_block_size: int = 8 * MiB
+    # Objects transferred at once when a directory artifact is saved or loaded.
+    transfer_concurrency: int = 8
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = {}
+        for name, default in cls().__dict__.items():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is None:
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}") from None
+            if value <= 0:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be positive, got {value}")
+            values[name] = value
+        return cls(**values)

@@ -1,0 +1,312 @@
+"""The Argo operations, written once on top of the fsspec filesystem of a backend.
+
+Semantics (DESIGN.md): a key is an object, or a prefix with objects below ``key/``
+(a directory artifact). Nothing half-done is ever visible: Load writes to a temporary
+name beside the target and renames it into place; Save and SaveStream go through the
+backend's atomic upload/writer, which publishes an object only once it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import uuid
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, translate
+from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
+from .transfer import run_bounded
+
+if TYPE_CHECKING:
+    from .backend import Backend
+
+log = logging.getLogger("argo_artifact_driver")
+
+_MAX_LISTED_FAILURES = 5
+
+
+class ArtifactStore:
+    """Load, Save, SaveStream, OpenStream, Delete, ListObjects, IsDirectory for one backend."""
+
+    def __init__(self, backend: "Backend") -> None:
+        self.backend = backend
+        self.settings = backend.settings
+
+    @property
+    def scheme(self) -> str:
+        return self.backend.scheme
+
+    # -- reads -----------------------------------------------------------------------
+
+    def load(self, key: str, path: str) -> int:
+        """Download the object or directory at ``key`` to ``path``; return bytes written."""
+        key = normalize_key(key)
+        dest = _local_target(path)
+        rpath = self._rpath(key)
+        with self._translated(key):
+            info = self._info(rpath)
+            if info is not None and info.get("type") != "directory":
+                return self._load_file(rpath, dest)
+            members = self._members(rpath)
+            if not members:
+                raise NotFound(f"{self._what(key)} was not found: no object has this key and none is below it")
+            return self._load_directory(key, members, dest)
+
+    def open_stream(self, key: str) -> Iterator[bytes]:
+        """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go."""
+        key = normalize_key(key)
+        rpath = self._rpath(key)
+        size = self.settings.stream_chunk_size
+        with self._translated(key):
+            try:
+                with self.backend.open_reader(self.backend.filesystem, rpath) as reader:
+                    while True:
+                        data = reader.read(size)
+                        if not data:
+                            return
+                        yield data
+            except (FileNotFoundError, IsADirectoryError):
+                if self._members(rpath):
+                    raise Conflict(
+                        f"{self._what(key)} is a directory artifact; OpenStream reads one object, "
+                        f"such as a key listed by ListObjects"
+                    ) from None
+                raise
+
+    def list_objects(self, key: str) -> list[str]:
+        """Every object key below ``key/``, recursively, as full keys, sorted."""
+        key = normalize_key(key, allow_empty=True)
+        with self._translated(key):
+            return [join_key(key, rel) for rel, _ in self._members(self._rpath(key))]
+
+    def is_directory(self, key: str) -> bool:
+        """True when objects exist below ``key/``."""
+        key = normalize_key(key, allow_empty=True)
+        with self._translated(key):
+            return bool(self.backend.filesystem.isdir(self._rpath(key)))
+
+    # -- writes ----------------------------------------------------------------------
+
+    def save(self, path: str, key: str) -> int:
+        """Upload a file to ``key`` or a directory to ``key/<relative path>``; return bytes."""
+        key = normalize_key(key)
+        src = _local_source(path)
+        rpath = self._rpath(key)
+        if os.path.isdir(src):
+            return self._save_directory(key, src, rpath)
+        with self._translated(key):
+            self.backend.upload_file(self.backend.filesystem, src, rpath)
+        return os.path.getsize(src)
+
+    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short."""
+        key = normalize_key(key)
+        rpath = self._rpath(key)
+        written = 0
+        with self._translated(key):
+            with self.backend.open_writer(self.backend.filesystem, rpath) as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    written += len(chunk)
+        return written
+
+    def delete(self, key: str) -> int:
+        """Remove the object at ``key`` and every object below ``key/``; return how many.
+
+        A key that is already gone is a success (artifact GC may run twice)."""
+        key = normalize_key(key)
+        rpath = self._rpath(key)
+        fs = self.backend.filesystem
+        with self._translated(key):
+            info = self._info(rpath)
+            members = self._members(rpath)
+            if members or (info is not None and info.get("type") == "directory"):
+                fs.rm(rpath, recursive=True)
+            if info is not None and info.get("type") != "directory":
+                with contextlib.suppress(FileNotFoundError):  # a recursive rm may have taken it
+                    fs.rm_file(rpath)
+            return len(members) + (1 if info is not None and info.get("type") != "directory" else 0)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _rpath(self, key: str) -> str:
+        fs = self.backend.filesystem
+        root = fs._strip_protocol(self.backend.root()).rstrip("/")
+        return join_key(root, key)
+
+    def _what(self, key: str) -> str:
+        return f"key '{key}' in {self.backend.describe()}"
+
+    @contextlib.contextmanager
+    def _translated(self, key: str) -> Iterator[None]:
+        try:
+            yield
+        except ArtifactError:
+            raise
+        except Exception as exc:
+            raise translate(exc, self._what(key)) from exc
+
+    def _info(self, rpath: str) -> dict | None:
+        try:
+            return self.backend.filesystem.info(rpath)
+        except FileNotFoundError:
+            return None
+
+    def _members(self, rpath: str) -> list[tuple[str, str]]:
+        """(relative key, store path) of every object below ``rpath/``, sorted."""
+        members = []
+        for found in self.backend.filesystem.find(rpath, withdirs=False):
+            rel = relative_member(rpath, found)
+            if rel is None or rel.endswith("/"):  # the key itself, or a directory marker
+                continue
+            members.append((rel, found))
+        members.sort()
+        return members
+
+    def _load_file(self, rpath: str, dest: str) -> int:
+        tmp = _temporary_sibling(dest)
+        try:
+            self.backend.download_file(self.backend.filesystem, rpath, tmp)
+            size = os.path.getsize(tmp)
+            _move_into_place(tmp, dest)
+        except BaseException:
+            _remove(tmp)
+            raise
+        return size
+
+    def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str) -> int:
+        _check_no_file_directory_clash(self._what(key), [rel for rel, _ in members])
+        tmpdir = _temporary_sibling(dest)
+        os.mkdir(tmpdir)
+        try:
+            pairs = [(store_path, safe_local_join(tmpdir, rel)) for rel, store_path in members]
+            for _, local in pairs:
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+            fs = self.backend.filesystem
+
+            def fetch(pair: tuple[str, str]) -> int:
+                self.backend.download_file(fs, pair[0], pair[1])
+                return os.path.getsize(pair[1])
+
+            total, failures = run_bounded(pairs, fetch, self.settings.transfer_concurrency)
+            if failures:
+                raise self._partial_failure("load", key, [(p[0], e) for p, e in failures], len(pairs))
+            _move_into_place(tmpdir, dest)
+        except BaseException:
+            _remove(tmpdir)
+            raise
+        return total
+
+    def _save_directory(self, key: str, src: str, rpath: str) -> int:
+        files = list(_tree_files(src))
+        fs = self.backend.filesystem
+
+        def send(item: tuple[str, str]) -> int:
+            local, rel = item
+            self.backend.upload_file(fs, local, join_key(rpath, rel))
+            return os.path.getsize(local)
+
+        total, failures = run_bounded(files, send, self.settings.transfer_concurrency)
+        if failures:
+            raise self._partial_failure("save", key, [(rel, e) for (_, rel), e in failures], len(files))
+        return total
+
+    def _partial_failure(self, verb: str, key: str, failures: list, count: int) -> ArtifactError:
+        first = translate(failures[0][1], self._what(key))
+        names = ", ".join(f"'{name}' ({translate(exc, 'it').message})" for name, exc in failures[:_MAX_LISTED_FAILURES])
+        more = f" and {len(failures) - _MAX_LISTED_FAILURES} more" if len(failures) > _MAX_LISTED_FAILURES else ""
+        error = type(first)(
+            f"could not {verb} {len(failures)} of {count} files of the directory artifact "
+            f"{self._what(key)}: {names}{more}"
+        )
+        return error
+
+
+# -- local file-system helpers ----------------------------------------------------------
+
+
+def _local_target(path: str) -> str:
+    if not path:
+        raise BadRequest("the local path to load into is empty")
+    dest = os.path.abspath(path)
+    parent = os.path.dirname(dest)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise translate(exc, f"local directory '{parent}'") from exc
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionDenied(f"cannot write into local directory '{parent}'")
+    return dest
+
+
+def _local_source(path: str) -> str:
+    if not path:
+        raise BadRequest("the local path to save is empty")
+    src = os.path.abspath(path)
+    if not os.path.lexists(src):
+        raise NotFound(f"nothing to save: local path '{path}' does not exist")
+    if not (os.path.isfile(src) or os.path.isdir(src)):
+        raise BadRequest(f"cannot save local path '{path}': it is not a regular file or directory")
+    if not os.access(src, os.R_OK) or (os.path.isdir(src) and not os.access(src, os.X_OK)):
+        raise PermissionDenied(f"cannot read local path '{path}'")
+    return src
+
+
+def _tree_files(top: str) -> Iterator[tuple[str, str]]:
+    """(absolute path, relative key) of every file to upload from a directory tree.
+
+    Symbolic links are uploaded only when they resolve to a regular file inside the tree:
+    a link must never make a file from elsewhere on the machine leave it."""
+    real_top = os.path.realpath(top)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=_raise):
+        dirnames.sort()
+        for name in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d))):
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if not (os.path.isfile(real) and os.path.commonpath([real_top, real]) == real_top):
+                    log.warning("not saving symbolic link %s: it does not resolve to a file inside %s", full, top)
+                    continue
+            elif not os.path.isfile(full):
+                continue  # sockets, fifos, devices
+            if not os.access(full, os.R_OK):
+                raise PermissionDenied(f"cannot read local file '{full}' of the directory being saved")
+            yield full, posix_relpath(full, top)
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def _check_no_file_directory_clash(what: str, rels: list[str]) -> None:
+    names = set(rels)
+    for rel in rels:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            ancestor = "/".join(parts[:i])
+            if ancestor in names:
+                raise Conflict(
+                    f"{what} cannot be loaded as a directory: '{ancestor}' is both an object "
+                    f"and a prefix of '{rel}'"
+                )
+
+
+def _temporary_sibling(dest: str) -> str:
+    parent, name = os.path.split(dest)
+    return os.path.join(parent, f".{name}.partial-{uuid.uuid4().hex[:12]}")
+
+
+def _move_into_place(tmp: str, dest: str) -> None:
+    if os.path.isdir(dest) and not os.path.islink(dest):
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)

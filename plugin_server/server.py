@@ -1,0 +1,118 @@
+"""The gRPC server on a unix socket, as Argo starts it next to every workflow pod."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ..core.service import ArtifactService
+from . import artifact_pb2 as pb
+from . import artifact_pb2_grpc as pb_grpc
+from .servicer import ArtifactServicer
+
+log = logging.getLogger("argo_artifact_driver")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Server tunables; each is read from ``ARGO_ARTIFACT_DRIVER_<NAME>``."""
+
+    # Concurrent RPCs being served; each streaming call holds one thread while it runs.
+    workers: int = 32
+    # Seconds in-flight calls get to finish after SIGTERM. Kubernetes kills a container
+    # 30 s after SIGTERM by default; 25 s leaves time to exit cleanly before that.
+    grace_seconds: float = 25.0
+    # Largest message accepted: Argo sends 2 MiB SaveStream chunks; leave headroom for
+    # clients that send up to Go's 4 MiB default.
+    max_receive_bytes: int = 8 * MiB
+
+    @classmethod
+    def from_env(cls) -> "ServerOptions":
+        env = os.environ
+        return cls(
+            workers=int(env.get("ARGO_ARTIFACT_DRIVER_WORKERS", cls.workers)),
+            grace_seconds=float(env.get("ARGO_ARTIFACT_DRIVER_GRACE_SECONDS", cls.grace_seconds)),
+            max_receive_bytes=int(env.get("ARGO_ARTIFACT_DRIVER_MAX_RECEIVE_BYTES", cls.max_receive_bytes)),
+        )
+
+
+def prepare_socket(path: str) -> str:
+    """Create the socket's directory (Argo may create it concurrently) and remove a stale socket."""
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    if not stat.S_ISSOCK(mode):
+        raise SystemExit(f"argo-artifact-driver: {path} exists and is not a socket; refusing to replace it")
+    os.unlink(path)  # left by a previous run that did not exit cleanly
+    return path
+
+
+def build_server(socket_path: str, service: ArtifactService, options: ServerOptions) -> tuple[grpc.Server, health.HealthServicer]:
+    """A started-ready server with the artifact, health and reflection services on the socket."""
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="rpc"),
+        options=[
+            ("grpc.max_receive_message_length", options.max_receive_bytes),
+            ("grpc.max_send_message_length", options.max_receive_bytes),
+        ],
+    )
+    pb_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(service), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    if not server.add_insecure_port(f"unix:{socket_path}"):
+        raise SystemExit(f"argo-artifact-driver: cannot listen on unix socket {socket_path}")
+    return server, health_servicer
+
+
+def serve(socket_path: str, service: ArtifactService | None = None, options: ServerOptions | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
+    options = options or ServerOptions.from_env()
+    path = prepare_socket(socket_path)
+    server, health_servicer = build_server(path, service or ArtifactService(), options)
+    server.start()
+    # The executor that connects may run as another user than this container; a socket
+    # needs write permission to connect, and it lives in the pod's private volume.
+    os.chmod(path, 0o666)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stopping.is_set():  # a second signal: stop at once
+            log.info("second signal: stopping now", extra={"fields": {"signal": signum}})
+            server.stop(0)
+            return
+        stopping.set()
+        log.info("stopping: finishing calls in flight", extra={"fields": {"signal": signum, "grace_seconds": options.grace_seconds}})
+        health_servicer.enter_graceful_shutdown()
+        server.stop(options.grace_seconds)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info("listening", extra={"fields": {"socket": path, "workers": options.workers}})
+    server.wait_for_termination()
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    log.info("stopped")
+    return 0

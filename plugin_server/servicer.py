@@ -1,0 +1,167 @@
+"""``artifact.ArtifactService``: decode the request, call core, encode the answer.
+
+Errors are mapped once, in :func:`_unary` and :func:`_outcome`: an
+:class:`~argo_artifact_driver.core.errors.ArtifactError` becomes ``success=false`` plus
+its message (Argo shows it to the user verbatim); anything else is a bug, logged with
+its traceback here and reported as an internal error without the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import grpc
+
+from ..core.errors import ArtifactError, BadRequest
+from ..core.service import ArtifactService
+from ..core.store import ArtifactStore
+from . import artifact_pb2 as pb
+from . import artifact_pb2_grpc as pb_grpc
+
+log = logging.getLogger("argo_artifact_driver")
+
+
+@dataclass
+class Call:
+    """What one RPC did, for its log line."""
+
+    method: str
+    scheme: str = ""
+    key: str = ""
+    bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def log(self, outcome: str, error: str = "") -> None:
+        fields = {
+            "method": self.method,
+            "scheme": self.scheme,
+            "key": self.key,
+            "bytes": self.bytes,
+            "duration_ms": round((time.monotonic() - self.started) * 1000, 1),
+            "outcome": outcome,
+        }
+        if error:
+            fields["error"] = error
+        log.info("call", extra={"fields": fields})
+
+
+def _failure_message(call: Call, exc: BaseException) -> tuple[str, str]:
+    """(outcome, message) for an exception raised while serving ``call``."""
+    if isinstance(exc, ArtifactError):
+        return exc.kind, exc.message
+    log.error("internal error in %s", call.method, exc_info=exc, extra={"fields": {"method": call.method}})
+    return "internal", f"internal error in the artifact plugin during {call.method} ({type(exc).__name__}); see the plugin's log"
+
+
+def _unary(response_type: type) -> Callable:
+    """Wrap a unary handler: time it, log it, and turn any failure into ``error`` on the response."""
+
+    def decorate(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def wrapper(self: "ArtifactServicer", request: Any, context: grpc.ServicerContext) -> Any:
+            call = Call(handler.__name__)
+            try:
+                response = handler(self, request, call)
+            except Exception as exc:
+                outcome, message = _failure_message(call, exc)
+                call.log(outcome, message)
+                return response_type(error=message)
+            call.log("ok")
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
+    """The eight RPCs of Argo's artifact plugin interface."""
+
+    def __init__(self, service: ArtifactService) -> None:
+        self.service = service
+
+    def _store(self, artifact: pb.Artifact, call: Call) -> ArtifactStore:
+        plugin = artifact.plugin
+        call.key = plugin.key
+        store = self.service.store(plugin.configuration)
+        call.scheme = store.scheme
+        return store
+
+    @_unary(pb.LoadArtifactResponse)
+    def Load(self, request: pb.LoadArtifactRequest, call: Call) -> pb.LoadArtifactResponse:
+        artifact = request.input_artifact
+        call.bytes = self._store(artifact, call).load(artifact.plugin.key, request.path)
+        return pb.LoadArtifactResponse(success=True)
+
+    @_unary(pb.SaveArtifactResponse)
+    def Save(self, request: pb.SaveArtifactRequest, call: Call) -> pb.SaveArtifactResponse:
+        artifact = request.output_artifact
+        call.bytes = self._store(artifact, call).save(request.path, artifact.plugin.key)
+        return pb.SaveArtifactResponse(success=True)
+
+    @_unary(pb.DeleteArtifactResponse)
+    def Delete(self, request: pb.DeleteArtifactRequest, call: Call) -> pb.DeleteArtifactResponse:
+        self._store(request.artifact, call).delete(request.artifact.plugin.key)
+        return pb.DeleteArtifactResponse(success=True)
+
+    @_unary(pb.ListObjectsResponse)
+    def ListObjects(self, request: pb.ListObjectsRequest, call: Call) -> pb.ListObjectsResponse:
+        objects = self._store(request.artifact, call).list_objects(request.artifact.plugin.key)
+        return pb.ListObjectsResponse(objects=objects)
+
+    @_unary(pb.IsDirectoryResponse)
+    def IsDirectory(self, request: pb.IsDirectoryRequest, call: Call) -> pb.IsDirectoryResponse:
+        is_dir = self._store(request.artifact, call).is_directory(request.artifact.plugin.key)
+        return pb.IsDirectoryResponse(is_directory=is_dir)
+
+    def GetCapabilities(self, request: pb.GetCapabilitiesRequest, context: grpc.ServicerContext) -> pb.GetCapabilitiesResponse:
+        return pb.GetCapabilitiesResponse(supports_save_stream=True)
+
+    def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse]:
+        call = Call("OpenStream")
+        chunks: Iterator[bytes] | None = None
+        try:
+            chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key)
+            for chunk in chunks:
+                if not context.is_active():  # the client went away: stop reading storage
+                    call.log("cancelled")
+                    return
+                call.bytes += len(chunk)
+                yield pb.OpenStreamResponse(data=chunk)
+        except GeneratorExit:  # gRPC closes the generator when the client cancels
+            call.log("cancelled")
+            raise
+        except Exception as exc:
+            outcome, message = _failure_message(call, exc)
+            call.log(outcome, message)
+            yield pb.OpenStreamResponse(error=message)
+            return
+        finally:
+            if chunks is not None:
+                chunks.close()  # releases the storage reader even if the client vanished mid-yield
+        call.log("ok")
+        yield pb.OpenStreamResponse(is_end=True)
+
+    def SaveStream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext) -> pb.SaveArtifactResponse:
+        call = Call("SaveStream")
+        try:
+            first = next(request_iterator, None)
+            if first is None or not first.HasField("output_artifact"):
+                raise BadRequest("the first SaveStream message must carry output_artifact")
+            store = self._store(first.output_artifact, call)
+            frames = itertools.chain([first], request_iterator)
+            chunks = (frame.chunk for frame in frames if frame.chunk)
+            call.bytes = store.save_stream(first.output_artifact.plugin.key, chunks)
+        except Exception as exc:
+            outcome, message = _failure_message(call, exc)
+            if not context.is_active():
+                outcome, message = "cancelled", "the client ended the stream before it was complete"
+            call.log(outcome, message)
+            return pb.SaveArtifactResponse(error=message)
+        call.log("ok")
+        return pb.SaveArtifactResponse(success=True)
