@@ -37,6 +37,9 @@ class ServerOptions:
     # Largest message accepted: Argo sends 2 MiB SaveStream chunks; leave headroom for
     # clients that send up to Go's 4 MiB default.
     max_receive_bytes: int = 8 * MiB
+    # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
+    # Python may deliver late, before publishing the object (see servicer._stream_chunks).
+    save_stream_settle_seconds: float = 0.2
 
     @classmethod
     def from_env(cls) -> "ServerOptions":
@@ -45,6 +48,9 @@ class ServerOptions:
             workers=int(env.get("ARGO_ARTIFACT_DRIVER_WORKERS", cls.workers)),
             grace_seconds=float(env.get("ARGO_ARTIFACT_DRIVER_GRACE_SECONDS", cls.grace_seconds)),
             max_receive_bytes=int(env.get("ARGO_ARTIFACT_DRIVER_MAX_RECEIVE_BYTES", cls.max_receive_bytes)),
+            save_stream_settle_seconds=float(
+                env.get("ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS", cls.save_stream_settle_seconds)
+            ),
         )
 
 
@@ -71,7 +77,7 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
             ("grpc.max_send_message_length", options.max_receive_bytes),
         ],
     )
-    pb_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(service), server)
+    pb_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(service, options.save_stream_settle_seconds), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):

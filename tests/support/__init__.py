@@ -1,0 +1,1 @@
+"""Test harness: real servers, the plugin as a separate process, out-of-band store checks."""
