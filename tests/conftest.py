@@ -1,21 +1,23 @@
 """Session fixtures: storage servers and the plugin process, started here and stopped by pid.
 
 ``store`` is parametrised over every backend in ``BACKENDS``: a test that takes it runs
-once per store, against a real server, with the plugin as a separate process.
+once per store, against a real server, with the plugin as a separate process. The
+plugin, client and key fixtures come from the exported conformance fixtures, exactly as
+a third-party backend's tests get them.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-from support.plugin import PluginProcess
-from support.processes import ManagedProcess, free_port, port_open
-from support.stores import FileStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
+from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+
+pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
 
 # Credentials of the throwaway moto server; the plugin finds them through the AWS SDK chain.
 AWS_ENV = {
@@ -30,8 +32,8 @@ BACKENDS = ["file", "s3"]
 
 
 @pytest.fixture(scope="session")
-def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("session")
+def plugin_env() -> dict[str, str]:
+    return dict(AWS_ENV)
 
 
 @pytest.fixture(scope="session")
@@ -42,22 +44,6 @@ def moto_endpoint(work_dir: Path) -> str:
     server.wait_until(lambda: port_open(port))
     yield f"127.0.0.1:{port}"
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def plugin(work_dir: Path) -> PluginProcess:
-    """The plugin, started the way Argo starts it, shared by the session."""
-    proc = PluginProcess(work_dir / "sockets" / "shared" / "socket", work_dir, env=AWS_ENV)
-    yield proc
-    code = proc.stop()
-    assert code == 0, f"plugin exited with {code}:\n{proc.output()[-4000:]}"
-
-
-@pytest.fixture(scope="session")
-def client(plugin: PluginProcess):
-    c = plugin.client()
-    yield c
-    c.close()
 
 
 def _make_store(scheme: str, request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
@@ -72,9 +58,3 @@ def _make_store(scheme: str, request: pytest.FixtureRequest, work_dir: Path) -> 
 def store(request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
     """Each backend in turn, configured against its real server."""
     return _make_store(request.param, request, work_dir)
-
-
-@pytest.fixture
-def key() -> str:
-    """A key no other test uses."""
-    return f"wf-{uuid.uuid4().hex[:10]}/pod/artifact"

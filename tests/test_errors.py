@@ -69,7 +69,7 @@ def test_missing_bucket(client, moto_endpoint, tmp_path):
 
 
 def test_storage_down_is_reported(client, tmp_path):
-    from support.processes import free_port
+    from argo_artifact_driver.plugin_server.testing.processes import free_port
 
     config = f"scheme: s3\nbucket: b\nendpoint: 127.0.0.1:{free_port()}\ninsecure: true"
     response = client.list_objects(config, "k")

@@ -11,10 +11,10 @@ from typing import Iterable, Iterator
 
 import grpc
 
+from .. import artifact_pb2 as pb
+from .. import artifact_pb2_grpc as pb_grpc
 from .processes import ManagedProcess
-from .stubs import compiled
 
-pb, pb_grpc = compiled()
 MiB = 1024 * 1024
 
 

@@ -2,8 +2,8 @@
 
 The out-of-band view goes straight to the store with its own client library (os for
 local disk, s3fs for S3, ...), never through the plugin, so a test can check what the
-plugin really wrote. Adding a backend to the whole suite is one class here plus one
-fixture in conftest.py.
+plugin really wrote. Adding a backend to this repository's suite is one class here plus
+one line in ``tests/conftest.py``; a third party subclasses :class:`StoreUnderTest`.
 """
 
 from __future__ import annotations

@@ -1,1 +1,0 @@
-"""Test harness: real servers, the plugin as a separate process, out-of-band store checks."""
