@@ -71,6 +71,7 @@ class FsspecBackend(RenameOnCommit, Backend):
 
     def create_filesystem(self) -> "AbstractFileSystem":
         cls = filesystem_class(self.options["protocol"])
+        cls = ADAPTERS.get(self.options["protocol"], lambda c: c)(cls)
         options = dict(self.options["storageOptions"])
         options.setdefault("skip_instance_cache", True)
         try:
@@ -99,6 +100,13 @@ class FsspecBackend(RenameOnCommit, Backend):
             return Backend.upload_file(self, fs, lpath, rpath)
         _make_parent(fs, rpath)
         return RenameOnCommit.upload_file(self, fs, lpath, rpath)
+
+    def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[Any]:
+        # SFTP servers refuse to open a directory with a bare "Failure": ask first, so the
+        # caller can say it is a directory artifact.
+        if not self.publishes_on_completion and fs.isdir(rpath):
+            raise IsADirectoryError(rpath)
+        return super().open_reader(fs, rpath)
 
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[BinaryIO]:
         if self.publishes_on_completion:
@@ -136,3 +144,57 @@ def filesystem_class(protocol: str) -> Any:
         raise BackendUnavailable(
             f"scheme 'fsspec' with protocol '{protocol}' needs a package that is not installed ({exc}); {hint}"
         ) from None
+
+
+def _ftp_adapter(cls: type) -> type:
+    """fsspec's FTP filesystem lets ftplib's ``error_perm`` out of ``ls`` and ``mkdir``,
+    where fsspec's contract (``find``/``walk`` on a file, ``makedirs`` racing another
+    writer) expects an ``OSError``."""
+    from ftplib import error_perm
+
+    class FTPFileSystem(cls):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # One connection per thread: a cached listing would go stale behind the others.
+            kwargs.setdefault("use_listings_cache", False)
+            super().__init__(*args, **kwargs)
+
+        def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+            # fsspec's fallback LIST of a file names it 'path/name': ask the server what
+            # the path is first (MLST, one round trip), as fsspec's ls of a file answers it.
+            entry = self._mlst_file(path)
+            if entry is not None:
+                return [entry] if detail else [entry["name"]]
+            try:
+                return super().ls(path, detail=detail, **kwargs)
+            except error_perm as exc:
+                if "not a directory" in str(exc).lower():
+                    raise NotADirectoryError(path) from exc
+                raise FileNotFoundError(path) from exc
+
+        def _mlst_file(self, path: str) -> dict | None:
+            path = self._strip_protocol(path).rstrip("/") or "/"
+            try:
+                reply = self.ftp.sendcmd(f"MLST {path}")
+            except error_perm as exc:
+                if str(exc).startswith("550"):
+                    raise FileNotFoundError(path) from exc
+                return None  # a server without MLST: fsspec's own listing decides
+            facts = dict(
+                fact.split("=", 1) for line in reply.splitlines()[1:-1] for fact in line.strip().split(";") if "=" in fact
+            )
+            if facts.get("type", "").lower() != "file":
+                return None
+            return {"name": path, "type": "file", "size": int(facts.get("size", 0))}
+
+        def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+            try:
+                super().mkdir(path, create_parents=create_parents, **kwargs)
+            except error_perm as exc:  # another connection may have made it meanwhile
+                if not self.isdir(path):
+                    raise FileExistsError(path) from exc
+
+    return FTPFileSystem
+
+
+#: Per-protocol fixes that make an implementation keep fsspec's contract.
+ADAPTERS = {"ftp": _ftp_adapter}

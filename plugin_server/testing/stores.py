@@ -89,8 +89,13 @@ class FileSystemStore(StoreUnderTest):
     object_and_prefix_may_share_a_name = False
 
     def put(self, key: str, data: bytes) -> None:
-        self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
-        super().put(key, data)
+        try:
+            self.fs.makedirs(posixpath.dirname(self.path(key)), exist_ok=True)
+            super().put(key, data)
+        except OSError:
+            raise
+        except Exception as exc:  # the client library's own error type (asyncssh's SFTPError)
+            raise OSError(f"{self.scheme} refused to write {key!r}: {exc}") from exc
 
 
 class GCSStore(StoreUnderTest):
