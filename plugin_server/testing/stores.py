@@ -143,7 +143,7 @@ class SFTPStore(FileSystemStore):
     """A directory on an OpenSSH server, through ``scheme: fsspec`` with protocol sftp,
     seen through sshfs with the same key."""
 
-    scheme = "fsspec-sftp"
+    scheme = "fsspec"  # protocol sftp
 
     def __init__(self, port: int, username: str, client_key: Path, root: str) -> None:
         import json
@@ -162,7 +162,7 @@ class FTPStore(FileSystemStore):
     """A directory served by an FTP server, through ``scheme: fsspec`` with protocol ftp,
     seen on the server's own disk (the served directory)."""
 
-    scheme = "fsspec-ftp"
+    scheme = "fsspec"  # protocol ftp
 
     def __init__(self, port: int, username: str, password: str, served_dir: Path, subdir: str) -> None:
         from fsspec.implementations.local import LocalFileSystem
