@@ -23,9 +23,17 @@ run: install
 test: install-test servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Storage servers the tests start (moto and the GCS emulator come with the test extra).
+# Storage servers the tests start: moto, the GCS emulator and pyftpdlib come with the
+# test extra; Azurite from npm (pinned by tests/servers/package-lock.json); OpenSSH from
+# apt. Quiet and quick when everything is there already; CI runs this as root, no stdin.
 servers:
-	@true
+	@if [ ! -x tests/servers/node_modules/.bin/azurite-blob ] || [ tests/servers/package-lock.json -nt tests/servers/node_modules/.package-lock.json ]; then \
+		cd tests/servers && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+	@if [ ! -x /usr/sbin/sshd ]; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openssh-server >/dev/null; \
+	fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -97,8 +97,13 @@ class Backend(abc.ABC):
             f.close()
             f.commit()
         except BaseException:
-            _discard(f)
+            self.abandon_writer(f)
             raise
+
+    def abandon_writer(self, f: Any) -> None:
+        """Throw away a file from :meth:`open_writer` whose content must not be published.
+        Default: fsspec's ``discard`` (abort the multipart upload), never ``close``."""
+        _discard(f)
 
     def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> contextlib.AbstractContextManager:
         """A context manager yielding an object whose ``read(n)`` returns up to ``n``

@@ -54,6 +54,9 @@ def open_streaming_reader(fs: "AbstractFileSystem", rpath: str, block_size: int)
     reader = _open_async(fs, rpath)
     if reader is None:
         with fs.open(rpath, "rb", block_size=block_size) as f:
+            # Some stores (gcsfs) open a prefix as an empty file; say what it is instead.
+            if (getattr(f, "details", None) or {}).get("type") == "directory":
+                raise IsADirectoryError(rpath)
             yield f
         return
     try:

@@ -3,21 +3,25 @@
 ``store`` is parametrised over every backend in ``BACKENDS``: a test that takes it runs
 once per store, against a real server, with the plugin as a separate process. The
 plugin, client and key fixtures come from the exported conformance fixtures, exactly as
-a third-party backend's tests get them.
+a third-party backend's tests get them. Adding a backend is one entry in ``STORES``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
-from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
-from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing import servers
+from argo_artifact_driver.plugin_server.testing.stores import (
+    AzureStore, FileStore, FTPStore, GCSStore, S3Store, SFTPStore, StoreUnderTest,
+)
 
 pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
+
+NPM_DIR = Path(__file__).parent / "servers"
 
 # Credentials of the throwaway moto server; the plugin finds them through the AWS SDK chain.
 AWS_ENV = {
@@ -26,35 +30,65 @@ AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+# Set before anything here imports gcsfs (see TESTING.md: the gRPC bucket probe).
 os.environ.update(AWS_ENV)
+os.environ.update(servers.GCS_EMULATOR_ENV)
 
-BACKENDS = ["file", "s3"]
+
+def _server(name: str, start: Callable[[Path], servers.Server]):
+    @pytest.fixture(scope="session", name=name)
+    def fixture(work_dir: Path) -> servers.Server:
+        server = start(work_dir)
+        yield server
+        server.stop()
+
+    return fixture
+
+
+moto_server = _server("moto_server", servers.start_moto)
+gcs_server = _server("gcs_server", servers.start_gcs_emulator)
+azurite_server = _server("azurite_server", lambda d: servers.start_azurite(d, NPM_DIR))
+sshd_server = _server("sshd_server", servers.start_sshd)
+ftp_server = _server("ftp_server", servers.start_ftp)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: servers.Server) -> str:
+    """``host:port`` of the session's moto S3 server."""
+    return moto_server.info["endpoint"]
+
+
+def _server_info(request: pytest.FixtureRequest, name: str) -> dict:
+    return request.getfixturevalue(name).info
+
+
+#: scheme label -> how to make its store (a fixture request and the session directory).
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], StoreUnderTest]] = {
+    "file": lambda r, d: FileStore(d / "file-store"),
+    "s3": lambda r, d: S3Store(_server_info(r, "moto_server")["endpoint"], "artifacts"),
+    "gcs": lambda r, d: GCSStore(_server_info(r, "gcs_server")["endpoint"], "artifacts"),
+    "azure": lambda r, d: AzureStore(_server_info(r, "azurite_server")["endpoint"], "artifacts"),
+    "fsspec-sftp": lambda r, d: SFTPStore(
+        r.getfixturevalue("sshd_server").port, _server_info(r, "sshd_server")["username"],
+        _server_info(r, "sshd_server")["client_key"], str(d / "sftp-store"),
+    ),
+    "fsspec-ftp": lambda r, d: FTPStore(
+        r.getfixturevalue("ftp_server").port, _server_info(r, "ftp_server")["username"],
+        _server_info(r, "ftp_server")["password"], _server_info(r, "ftp_server")["served_dir"], "artifacts",
+    ),
+}
+BACKENDS = list(STORES)
 
 
 @pytest.fixture(scope="session")
 def plugin_env() -> dict[str, str]:
-    return dict(AWS_ENV)
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint(work_dir: Path) -> str:
-    """A real moto S3 server on a free port: ``host:port``."""
-    port = free_port()
-    server = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], work_dir)
-    server.wait_until(lambda: port_open(port))
-    yield f"127.0.0.1:{port}"
-    server.stop()
-
-
-def _make_store(scheme: str, request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
-    if scheme == "file":
-        return FileStore(work_dir / "file-store")
-    if scheme == "s3":
-        return S3Store(request.getfixturevalue("moto_endpoint"), "artifacts")
-    raise ValueError(scheme)
+    env = {**AWS_ENV, **servers.GCS_EMULATOR_ENV}
+    for cls in (FileStore, S3Store, GCSStore, AzureStore, SFTPStore, FTPStore):
+        env.update(cls.plugin_env)
+    return env
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
     """Each backend in turn, configured against its real server."""
-    return _make_store(request.param, request, work_dir)
+    return STORES[request.param](request, work_dir)

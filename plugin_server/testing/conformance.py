@@ -206,6 +206,16 @@ class TestStreaming:
         r = client.save_stream(store.config, key + "-empty", [])
         assert r.success and store.get(key + "-empty") == b""
 
+    def test_streams_both_ways_at_a_nested_unicode_key(self, client, store, key):
+        nested = f"{key}/deep er/\u00e9t\u00e9 \u6587/data #1.bin"
+        data = bytes(range(256)) * 9000  # spans several messages and write blocks
+        r = client.save_stream(store.config, nested, (data[i : i + 100_000] for i in range(0, len(data), 100_000)))
+        assert (r.success, r.error) == (True, "")
+        assert store.get(nested) == data
+        assert client.stream_bytes(store.config, nested) == (data, "")
+        assert list(client.list_objects(store.config, key).objects) == [nested]
+        assert client.is_directory(store.config, f"{key}/deep er").is_directory is True
+
     def test_open_stream_of_a_directory_says_so(self, client, store, key):
         store.put(f"{key}/a.txt", b"a")
         data, error = client.stream_bytes(store.config, key)
