@@ -193,10 +193,10 @@ class RenameOnCommit:
             f = fs.open(tmp, "wb")
             try:
                 yield f
+                f.close()
             except BaseException:
-                _abandon(f)  # do not let close() upload what was written so far
+                _abandon(f)  # never let a later close() upload what was written so far
                 raise
-            f.close()
 
     @contextlib.contextmanager
     def _temporary_sibling(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
