@@ -215,7 +215,7 @@ def api_problems(candidate: Any) -> list[str]:
     """Why ``candidate`` (what an entry point loaded) cannot serve as a backend; empty
     when it can. Third parties may assert ``api_problems(MyBackend) == []`` in tests."""
     if not (isinstance(candidate, type) and issubclass(candidate, Backend)):
-        what = candidate.__name__ if isinstance(candidate, type) else f"a {type(candidate).__name__}"
+        what = candidate.__name__ if isinstance(candidate, type) else f"an instance of {type(candidate).__name__}"
         return [f"{what} is not a subclass of argo_artifact_driver.core.Backend"]
     problems = []
     missing = sorted(getattr(candidate, "__abstractmethods__", ()))
