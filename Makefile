@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
+# The worked third-party backend: installed like any user's backend, tested with its own suite.
+EXAMPLE := examples/webdav-backend
 
 .PHONY: run test install install-test servers bench clean
 
@@ -16,16 +18,19 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt ".[all,test]"
+	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt "./$(EXAMPLE)[test]"
 
 run: install
 	$(BIN)/argo-artifacts demo
 
 test: install-test servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd $(EXAMPLE) && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
 
 # Storage servers the tests start: moto, the GCS emulator and pyftpdlib come with the
-# test extra; Azurite from npm (pinned by tests/servers/package-lock.json); OpenSSH from
-# apt. Quiet and quick when everything is there already; CI runs this as root, no stdin.
+# test extra, wsgidav (WebDAV) with the example's test extra; Azurite from npm (pinned by
+# tests/servers/package-lock.json); OpenSSH from apt. Quiet and quick when everything is
+# there already; CI runs this as root, no stdin.
 servers:
 	@if [ ! -x tests/servers/node_modules/.bin/azurite-blob ] || [ tests/servers/package-lock.json -nt tests/servers/node_modules/.package-lock.json ]; then \
 		cd tests/servers && npm ci --no-audit --no-fund --loglevel=error; \
@@ -36,4 +41,4 @@ servers:
 	fi
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info $(EXAMPLE)/build $(EXAMPLE)/src/*.egg-info

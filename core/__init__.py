@@ -1,10 +1,11 @@
 """Backend-independent logic: configuration, the backend registry, the fsspec store, errors.
 
-Nothing here knows gRPC or any storage SDK. Third-party backends import
-:class:`Backend` and :class:`Option` from here.
+Nothing here knows gRPC or any storage SDK. The backend API for third parties is
+:class:`Backend`, :class:`RenameOnCommit`, :class:`Option`, :data:`API_VERSION`,
+:func:`api_problems` and the errors below; import them from here (see ``backend.py``).
 """
 
-from .backend import API_VERSION, Backend, RenameOnCommit
+from .backend import API_VERSION, SUPPORTED_API_VERSIONS, Backend, RenameOnCommit, api_problems
 from .config import PluginConfig, parse_configuration
 from .errors import (
     ArtifactError,
@@ -40,8 +41,10 @@ __all__ = [
     "PermissionDenied",
     "PluginConfig",
     "RenameOnCommit",
+    "SUPPORTED_API_VERSIONS",
     "Settings",
     "StorageUnavailable",
     "UnknownScheme",
+    "api_problems",
     "parse_configuration",
 ]

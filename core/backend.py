@@ -1,12 +1,26 @@
 """The backend API: what a storage system must provide, and where it may do better.
 
-A backend turns validated options into an fsspec filesystem and the root under which
-artifact keys live. Everything else (Load, Save, Delete, ListObjects, IsDirectory,
-OpenStream, SaveStream) is written once in :mod:`.store` on top of fsspec. The hooks
-below have generic defaults; a backend overrides one only where its SDK does better.
+This module is the stable, public contract between the plugin and every backend,
+built in or published by a third party. A backend turns validated options into an
+fsspec filesystem and the root under which artifact keys live. Everything else (Load,
+Save, Delete, ListObjects, IsDirectory, OpenStream, SaveStream) is written once in
+:mod:`.store` on top of fsspec; the optional hooks below have generic defaults with the
+guarantees they document, and a backend overrides one only where its SDK does better.
 
-Third-party backends subclass :class:`Backend` and declare an entry point in the group
-``argo_artifact_driver.backends`` whose name is the scheme (see the README).
+A backend is one class:
+
+* a subclass of :class:`Backend` (directly or through a mix-in such as
+  :class:`RenameOnCommit`), with no abstract method left;
+* ``option_spec``: the options it accepts, each an :class:`~.options.Option`;
+* ``api_version``: the version of this API it was written for (:data:`API_VERSION`);
+* declared as an entry point in the group ``argo_artifact_driver.backends`` whose name
+  is the scheme (``webdav = my_package.backend:WebdavBackend``).
+
+The registry checks all of this when the scheme is first used (:func:`api_problems`)
+and reports a backend that breaks it for its own scheme only.
+
+Compatibility: within one ``API_VERSION`` nothing below changes incompatibly; new
+optional hooks may appear, always with a default that keeps existing backends working.
 """
 
 from __future__ import annotations
@@ -27,22 +41,41 @@ if TYPE_CHECKING:  # fsspec is imported lazily at run time
 #: Version of this API. A backend sets ``api_version`` to the version it was written
 #: for; the registry refuses a backend whose version this plugin does not support.
 API_VERSION = 1
+#: Every backend API version this plugin can load.
 SUPPORTED_API_VERSIONS = frozenset({1})
 
 
 class Backend(abc.ABC):
     """One storage system, configured for one ``plugin.configuration``.
 
-    Subclasses set :attr:`option_spec` and implement :meth:`create_filesystem` and
-    :meth:`root`. Instances are cached and shared between concurrent requests, so they
-    must not keep per-request state.
+    Must provide: :attr:`option_spec`, :meth:`create_filesystem` and :meth:`root`.
+    May override: :meth:`validate`, :meth:`describe`, and the hooks
+    :meth:`upload_file`, :meth:`download_file`, :meth:`open_writer`, :meth:`open_reader`.
+
+    The plugin builds one instance per distinct configuration and shares it between
+    concurrent requests (from several threads): keep no per-request state on ``self``.
+    Building an instance must not touch storage or import the storage SDK (start-up is
+    on the critical path of every workflow pod, and ``argo-artifacts check`` relies on
+    it); do that in :meth:`create_filesystem`, which runs on first use.
+
+    Errors: raise :class:`~.errors.BadConfiguration` for bad options, and let the
+    filesystem's own exceptions (``FileNotFoundError``, ``PermissionError``,
+    ``ConnectionError``, ...) through; the store translates them into messages that
+    name the key and :meth:`describe`. Never put a credential in a message.
     """
 
+    #: The backend API version this class was written for (see :data:`API_VERSION`).
     api_version: ClassVar[int] = API_VERSION
-    #: The options this backend accepts; unknown ones are rejected with a suggestion.
+    #: The options this backend accepts, by name (the keys of ``plugin.configuration``
+    #: next to ``scheme``). Unknown options are rejected with the closest known name;
+    #: each option's ``help`` is shown by ``argo-artifacts check``.
     option_spec: ClassVar[Mapping[str, Option]] = {}
 
     def __init__(self, scheme: str, options: Mapping[str, Any], settings: "Settings") -> None:
+        """Validate ``options`` against :attr:`option_spec`, then call :meth:`validate`.
+
+        Subclasses rarely need their own ``__init__``; if they do, call this first.
+        ``self.options`` then holds every declared option (defaults filled in)."""
         self.scheme = scheme
         self.settings = settings
         self.options = validate_options(scheme, self.option_spec, options)
@@ -53,18 +86,29 @@ class Backend(abc.ABC):
     # -- what every backend provides -------------------------------------------------
 
     def validate(self) -> None:
-        """Check relations between options; raise :class:`~.errors.BadConfiguration`."""
+        """Check what :attr:`option_spec` cannot express (formats, relations between
+        options); raise :class:`~.errors.BadConfiguration` naming the option and the
+        expected form. Runs without network access. Default: nothing to check."""
 
     @abc.abstractmethod
     def create_filesystem(self) -> "AbstractFileSystem":
-        """Build the fsspec filesystem. Import the storage SDK here, not at module level."""
+        """Build the fsspec filesystem from ``self.options``.
+
+        Called once, on first use, then shared by every request of this configuration
+        (from several threads). Import the storage SDK here, not at module level; if it
+        is missing, raise :class:`~.errors.BackendUnavailable` saying what to install
+        (:func:`~.imports.require` does this). Credentials come from the environment or
+        the SDK's own chain, never from a message."""
 
     @abc.abstractmethod
     def root(self) -> str:
-        """The path, in the filesystem's own form, under which keys live (bucket, directory)."""
+        """The path, in the filesystem's own form, under which keys live (a bucket, a
+        directory, a collection). Key ``a/b`` is stored at ``root() + "/a/b"``. Must not
+        touch storage."""
 
     def describe(self) -> str:
-        """A short, secret-free name of the store for messages, like ``s3://bucket``."""
+        """A short, secret-free name of the store for messages, like ``s3://bucket``.
+        Default: ``<scheme>://<root>``."""
         return f"{self.scheme}://{self.root().lstrip('/')}"
 
     @property
@@ -77,20 +121,32 @@ class Backend(abc.ABC):
         return self._fs
 
     # -- optional hooks, with generic fsspec defaults --------------------------------
+    # Each receives the shared filesystem and full store paths (root included). They are
+    # called from worker threads, several at once for a directory artifact.
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
-        """Upload one local file. Default: ``put_file``, which object stores publish
-        only when the upload completes (s3fs aborts its multipart upload on failure)."""
+        """Upload one local file to ``rpath``, replacing what is there.
+
+        Must: publish the object only once it is complete (a reader never sees part of
+        it; a failed upload leaves the previous object or nothing). Default:
+        ``put_file``, which object stores publish only when the upload completes (s3fs
+        aborts its multipart upload on failure). Stores that show partial writes use
+        :class:`RenameOnCommit`."""
         fs.put_file(lpath, rpath)
 
     def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str) -> None:
-        """Download one object to a local file (the caller renames it into place)."""
+        """Download one object to the local file ``lpath`` (a temporary name: the caller
+        renames it into place, or removes it on failure). Default: ``get_file``."""
         fs.get_file(rpath, lpath)
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
-        """A writable file whose content appears at ``rpath`` only if the block exits
-        cleanly. Default: fsspec's ``autocommit=False`` with commit/discard."""
+        """A writable binary file whose content appears at ``rpath`` only if the block
+        exits cleanly; on an exception nothing new is visible at ``rpath`` (SaveStream).
+
+        Must keep memory bounded: data is written as it arrives, never collected whole.
+        Default: fsspec's ``autocommit=False`` with commit/discard, which s3fs, gcsfs
+        and adlfs implement as a multipart upload completed (or aborted) at the end."""
         f = fs.open(rpath, "wb", autocommit=False, block_size=self.settings.write_block_size)
         try:
             yield f
@@ -107,16 +163,30 @@ class Backend(abc.ABC):
 
     def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> contextlib.AbstractContextManager:
         """A context manager yielding an object whose ``read(n)`` returns up to ``n``
-        bytes (fewer only at the end). Default: one streamed GET where the filesystem
-        offers ``open_async``, else fsspec's buffered file."""
+        bytes (fewer only at the end) of the object at ``rpath`` (OpenStream).
+
+        Must stream: read storage as the caller asks, never the whole object at once,
+        and release the connection when the context exits early. Raise
+        ``FileNotFoundError`` for a missing key. Default: one streamed GET where the
+        filesystem offers ``open_async`` (s3fs, gcsfs, ...), else fsspec's ``open()``
+        (ranged reads of ``ARGO_ARTIFACT_DRIVER_READ_BLOCK_SIZE``, or whatever the
+        filesystem's own file object does)."""
         from .streams import open_streaming_reader
 
         return open_streaming_reader(fs, rpath, self.settings.read_block_size)
 
 
 class RenameOnCommit:
-    """Mix-in for stores that show a file while it is being written (local disk, SFTP):
-    write to a temporary sibling name, then move it over the key."""
+    """Mix-in for stores that show a file while it is being written (local disk, SFTP,
+    WebDAV): write to a temporary sibling name, then :meth:`publish` it over the key.
+
+    Put it before :class:`Backend` in the bases (``class B(RenameOnCommit, Backend)``).
+    A failed write removes the temporary file; the key keeps its previous content."""
+
+    def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
+        """Move the complete temporary file ``tmp`` over ``rpath``. Default: ``fs.mv``,
+        a rename on file systems; override where the store has a better primitive."""
+        fs.mv(tmp, rpath)
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
         with self._temporary_sibling(fs, rpath) as tmp:
@@ -125,21 +195,47 @@ class RenameOnCommit:
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
         with self._temporary_sibling(fs, rpath) as tmp:
-            with fs.open(tmp, "wb") as f:
+            f = fs.open(tmp, "wb")
+            try:
                 yield f
+                f.close()
+            except BaseException:
+                _abandon(f)  # never let a later close() upload what was written so far
+                raise
 
-    @staticmethod
     @contextlib.contextmanager
-    def _temporary_sibling(fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
+    def _temporary_sibling(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
         parent, _, name = rpath.rpartition("/")
-        tmp = f"{parent}/.{name}.partial-{uuid.uuid4().hex[:12]}"
+        tmp = f"{parent}/.{name}.partial-{uuid.uuid4().hex[:12]}" if parent else f".{name}.partial-{uuid.uuid4().hex[:12]}"
         try:
             yield tmp
-            fs.mv(tmp, rpath)
+            self.publish(fs, tmp, rpath)
         except BaseException:
             with contextlib.suppress(Exception):
                 fs.rm_file(tmp)
             raise
+
+
+def api_problems(candidate: Any) -> list[str]:
+    """Why ``candidate`` (what an entry point loaded) cannot serve as a backend; empty
+    when it can. Third parties may assert ``api_problems(MyBackend) == []`` in tests."""
+    if not (isinstance(candidate, type) and issubclass(candidate, Backend)):
+        what = candidate.__name__ if isinstance(candidate, type) else f"an instance of {type(candidate).__name__}"
+        return [f"{what} is not a subclass of argo_artifact_driver.core.Backend"]
+    problems = []
+    missing = sorted(getattr(candidate, "__abstractmethods__", ()))
+    if missing:
+        problems.append(f"{candidate.__name__} does not implement {', '.join(missing)}")
+    version = candidate.api_version
+    if version not in SUPPORTED_API_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(SUPPORTED_API_VERSIONS))
+        problems.append(
+            f"{candidate.__name__} needs backend API version {version!r}; this plugin supports {supported}"
+        )
+    spec = candidate.option_spec
+    if not isinstance(spec, Mapping) or not all(isinstance(o, Option) for o in spec.values()):
+        problems.append(f"{candidate.__name__}.option_spec must map option names to Option")
+    return problems
 
 
 def _discard(f: Any) -> None:
@@ -148,3 +244,22 @@ def _discard(f: Any) -> None:
         f.discard()
     with contextlib.suppress(Exception):
         f.closed = True  # AbstractBufferedFile.__del__ would otherwise close() it
+
+
+def _abandon(f: Any) -> None:
+    """Close a file opened with autocommit without publishing what was written.
+
+    ``discard()`` where the file supports it (webdav4's upload-on-close file); a buffered
+    fsspec file is marked closed (its ``close()`` would flush the partial data); any other
+    file (a local one) is simply closed."""
+    with contextlib.suppress(Exception):
+        f.discard()
+    if getattr(f, "closed", True):
+        return
+    from fsspec.spec import AbstractBufferedFile
+
+    if isinstance(f, AbstractBufferedFile):
+        f.closed = True
+    else:
+        with contextlib.suppress(Exception):
+            f.close()

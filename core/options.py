@@ -19,7 +19,14 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Option:
-    """One configuration field a backend accepts."""
+    """One configuration field a backend accepts.
+
+    ``type`` is a Python type (or a tuple of them) the parsed YAML value must have
+    (``bool`` is never accepted where ``int`` is asked). A ``required`` option that is
+    absent (or null) is an error whose message includes ``help``; an optional one takes
+    ``default``. ``help`` is one line for people: it is shown by ``argo-artifacts check``
+    and in error messages, so say what the value is and give an example.
+    """
 
     type: type | tuple[type, ...] = str
     required: bool = False
@@ -29,6 +36,17 @@ class Option:
     def type_name(self) -> str:
         types = self.type if isinstance(self.type, tuple) else (self.type,)
         return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+    def describe(self, name: str) -> str:
+        """One line for people: ``bucket (string, required): the bucket holding artifacts``."""
+        if self.required:
+            need = "required"
+        elif self.default is None:
+            need = "optional"
+        else:
+            need = f"default {self.default!r}"
+        text = f"{name} ({self.type_name()}, {need})"
+        return f"{text}: {self.help}" if self.help else text
 
 
 _TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "mapping", list: "list"}
@@ -55,6 +73,11 @@ def validate_options(scheme: str, spec: Mapping[str, Option], given: Mapping[str
     if problems:
         raise BadConfiguration(f"invalid configuration for scheme '{scheme}': " + "; ".join(problems))
     return result
+
+
+def describe_options(spec: Mapping[str, Option]) -> list[str]:
+    """One line per option, in declaration order (see :meth:`Option.describe`)."""
+    return [option.describe(name) for name, option in spec.items()]
 
 
 def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:

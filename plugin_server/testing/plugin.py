@@ -25,11 +25,20 @@ def console_script(name: str) -> str:
 
 
 class PluginProcess(ManagedProcess):
-    """``argo-artifact-driver SOCKET`` started as a separate process."""
+    """``argo-artifact-driver SOCKET`` started as a separate process.
 
-    def __init__(self, socket_path: Path, log_dir: Path, env: dict | None = None, name: str = "plugin") -> None:
+    ``python``: run the server with this interpreter (another virtualenv) instead of the
+    console script installed next to the running one."""
+
+    def __init__(
+        self, socket_path: Path, log_dir: Path, env: dict | None = None, name: str = "plugin", python: str | None = None
+    ) -> None:
         self.socket_path = socket_path
-        super().__init__(name, [console_script("argo-artifact-driver"), str(socket_path)], log_dir, env=env)
+        if python:
+            argv = [python, "-m", "argo_artifact_driver.plugin_server", str(socket_path)]
+        else:
+            argv = [console_script("argo-artifact-driver"), str(socket_path)]
+        super().__init__(name, argv, log_dir, env=env)
         self.wait_until(lambda: socket_path.exists())
 
     def client(self) -> "Client":

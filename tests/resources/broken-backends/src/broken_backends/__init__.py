@@ -1,0 +1,1 @@
+"""Backends that break the API on purpose (see pyproject.toml)."""
