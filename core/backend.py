@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import hashlib
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping
 
-from .options import Option, validate_options
+from .options import Option, iter_secret_options, validate_options
+from .secrets import Resolved, SecretRef, SecretResolver
 
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from fsspec import AbstractFileSystem
@@ -36,18 +38,27 @@ class Backend(abc.ABC):
     Subclasses set :attr:`option_spec` and implement :meth:`create_filesystem` and
     :meth:`root`. Instances are cached and shared between concurrent requests, so they
     must not keep per-request state.
+
+    Secret references among the options are resolved through :meth:`secret`; the
+    filesystem is rebuilt when a resolved value changes (a rotated secret), so
+    :meth:`create_filesystem` may read secrets freely.
     """
 
     api_version: ClassVar[int] = API_VERSION
     #: The options this backend accepts; unknown ones are rejected with a suggestion.
     option_spec: ClassVar[Mapping[str, Option]] = {}
 
-    def __init__(self, scheme: str, options: Mapping[str, Any], settings: "Settings") -> None:
+    def __init__(
+        self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretResolver | None = None
+    ) -> None:
         self.scheme = scheme
         self.settings = settings
+        self.secrets = secrets if secrets is not None else SecretResolver.from_env()
         self.options = validate_options(scheme, self.option_spec, options)
+        self._secret_refs = dict(iter_secret_options(self.option_spec, self.options))
         self.validate()
         self._fs: AbstractFileSystem | None = None
+        self._fs_fingerprint: str | None = None
         self._fs_lock = threading.Lock()
 
     # -- what every backend provides -------------------------------------------------
@@ -67,13 +78,45 @@ class Backend(abc.ABC):
         """A short, secret-free name of the store for messages, like ``s3://bucket``."""
         return f"{self.scheme}://{self.root().lstrip('/')}"
 
+    def credential_report(self) -> list[str]:
+        """Secret-free lines saying where this backend's credentials come from, for
+        ``argo-artifacts check --resolve``. Resolves every secret reference (raising if
+        one is missing); backends add what their SDK would find on its own."""
+        lines = []
+        for name, ref in self.secret_options():
+            resolved = self.secrets.resolve(ref)
+            lines.append(f"{name}: {ref}, from {resolved.source} ({resolved.location})")
+        return lines
+
+    # -- secrets -----------------------------------------------------------------------
+
+    def secret_options(self) -> list[tuple[str, SecretRef]]:
+        """(dotted option name, reference) of every secret reference in the options."""
+        return list(self._secret_refs.items())
+
+    def secret(self, option: str) -> Resolved | None:
+        """The resolved value of the secret option ``option`` (dotted for nested ones),
+        or None when it is not set."""
+        ref = self._secret_refs.get(option)
+        return self.secrets.resolve(ref) if ref is not None else None
+
+    def _secrets_fingerprint(self) -> str:
+        """A digest of every resolved secret value: it changes when a secret rotates."""
+        digest = hashlib.sha256()
+        for name in sorted(self._secret_refs):
+            digest.update(name.encode() + b"\0" + self.secret(name).value + b"\0")
+        return digest.hexdigest()
+
     @property
     def filesystem(self) -> "AbstractFileSystem":
-        """The filesystem, created on first use and then shared."""
-        if self._fs is None:
+        """The filesystem, created on first use and shared; rebuilt when a secret it was
+        built from has changed (values are re-resolved after the resolver's TTL)."""
+        fingerprint = self._secrets_fingerprint() if self._secret_refs else ""
+        if self._fs is None or fingerprint != self._fs_fingerprint:
             with self._fs_lock:
-                if self._fs is None:
+                if self._fs is None or fingerprint != self._fs_fingerprint:
                     self._fs = self.create_filesystem()
+                    self._fs_fingerprint = fingerprint
         return self._fs
 
     # -- optional hooks, with generic fsspec defaults --------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from .backend import SUPPORTED_API_VERSIONS, Backend
 from .config import PluginConfig
 from .errors import BackendUnavailable, UnknownScheme
+from .secrets import SecretResolver
 from .settings import Settings
 
 ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
@@ -22,9 +23,13 @@ ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
 class BackendRegistry:
     """Backends by scheme, loaded on demand. Pass one around; there is no global instance."""
 
-    def __init__(self, namespace: str = ENTRY_POINT_GROUP, settings: Settings | None = None) -> None:
+    def __init__(
+        self, namespace: str = ENTRY_POINT_GROUP, settings: Settings | None = None, secrets: SecretResolver | None = None
+    ) -> None:
         self.namespace = namespace
         self.settings = settings or Settings.from_env()
+        # One resolver for every backend, so its short-lived cache is shared.
+        self.secrets = secrets or SecretResolver.from_env()
         self._classes: dict[str, type[Backend]] = {}
         self._lock = threading.Lock()
 
@@ -45,7 +50,7 @@ class BackendRegistry:
 
     def create(self, config: PluginConfig) -> Backend:
         """A backend instance for one parsed configuration (options validated)."""
-        return self.backend_class(config.scheme)(config.scheme, config.options, self.settings)
+        return self.backend_class(config.scheme)(config.scheme, config.options, self.settings, secrets=self.secrets)
 
     def _load(self, scheme: str) -> type[Backend]:
         from stevedore import driver, exception

@@ -41,6 +41,10 @@ def tools_main(argv: Sequence[str] | None = None) -> int:
 
     check = commands.add_parser("check", help="validate a plugin configuration without touching storage")
     check.add_argument("config", help="configuration text, or @FILE to read it from a file ('@-' for stdin)")
+    check.add_argument(
+        "--resolve", action="store_true",
+        help="also resolve secret references and report where each credential comes from (never the values)",
+    )
 
     call = commands.add_parser("call", help="call one method of a running plugin (for trials and debugging)")
     call.add_argument("socket", help="the plugin's unix socket")
@@ -57,7 +61,7 @@ def tools_main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(args.dir, keep_serving=not args.once)
     if args.command == "check":
-        return _check(_read_text(args.config))
+        return _check(_read_text(args.config), resolve=args.resolve)
     return _call(args)
 
 
@@ -78,17 +82,20 @@ def _backends() -> int:
     return 0
 
 
-def _check(text: str) -> int:
+def _check(text: str, resolve: bool = False) -> int:
     from ..core.config import parse_configuration
     from ..core.errors import ArtifactError
     from ..core.registry import BackendRegistry
 
     try:
         backend = BackendRegistry().create(parse_configuration(text))
+        report = backend.credential_report() if resolve else []
     except ArtifactError as exc:
         print(f"invalid: {exc}", file=sys.stderr)
         return 1
     print(f"ok: scheme '{backend.scheme}', store {backend.describe()}")
+    for line in report:
+        print(f"  {line}")
     return 0
 
 
