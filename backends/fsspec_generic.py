@@ -42,8 +42,8 @@ class FsspecBackend(RenameOnCommit, Backend):
         "root": Option(str, default="", help="the path under which keys live, e.g. /srv/artifacts"),
     }
 
-    def __init__(self, scheme: str, options: Mapping[str, Any], settings: Any) -> None:
-        super().__init__(scheme, options, settings)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._per_thread = threading.local()
 
     def validate(self) -> None:

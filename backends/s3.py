@@ -1,23 +1,42 @@
 """``scheme: s3``: Amazon S3 and S3-compatible stores (MinIO, Ceph, ...) through s3fs.
 
-Option names follow Argo's S3 artifact repository so an existing block can be pasted.
-Credentials come from the AWS SDK's own chain (environment, shared profile, IAM role,
-web identity), as Argo's ``useSDKCreds`` does.
+Option names are those of Argo's S3 artifact repository (``S3Bucket`` in Argo's API), so
+an existing block can be pasted with ``scheme: s3`` added. Credentials, in order:
+
+- ``accessKeySecret`` + ``secretKeySecret`` (+ ``sessionTokenSecret``): static keys read
+  from Kubernetes secrets (see :mod:`..core.secrets`);
+- otherwise the AWS SDK's own chain (environment, shared profile, web identity / IRSA,
+  container and instance roles), which is what Argo's ``useSDKCreds: true`` asks for;
+- ``roleARN``: the credentials above are used to assume that role through STS.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import json
+import os
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from ..core.backend import Backend
 from ..core.errors import BadConfiguration
 from ..core.imports import require
-from ..core.options import Option
+from ..core.options import Option, misplaced, secret_ref
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 ADDRESSING_STYLES = ("auto", "path", "virtual")
+SSE_C_KEY_BYTES = 32  # S3 accepts only AES-256 customer keys
+ROLE_SESSION_NAME = "argo-artifact-driver"
+_KEYS = ("accessKeySecret", "secretKeySecret")
+
+_CONTROLLER_SIDE = (
+    "the workflow controller expands it into plugin.key; put it next to 'configuration' in the "
+    "artifact repository (plugin: {name: ..., keyFormat: ..., configuration: ...})"
+)
 
 
 class S3Backend(Backend):
@@ -29,16 +48,77 @@ class S3Backend(Backend):
         "insecure": Option(bool, default=False, help="plain HTTP to the endpoint"),
         "region": Option(str, help="the bucket's region"),
         "addressingStyle": Option(str, default="auto", help="auto, path or virtual"),
+        "accessKeySecret": secret_ref("the access key id"),
+        "secretKeySecret": secret_ref("the secret access key"),
+        "sessionTokenSecret": secret_ref("a session token, for temporary keys"),
+        "useSDKCreds": Option(bool, default=False, help="credentials from the AWS SDK chain"),
+        "roleARN": Option(str, help="a role to assume through STS"),
+        "caSecret": secret_ref("PEM certificate(s) of the CA that signed the endpoint's TLS certificate"),
+        "createBucketIfNotPresent": Option(
+            (bool, dict), help="create the bucket on first use",
+            fields={"objectLocking": Option(bool, default=False, help="enable S3 Object Lock on the new bucket")},
+        ),
+        "encryptionOptions": Option(dict, help="server-side encryption of written objects", fields={
+            "enableEncryption": Option(bool, default=False, help="SSE-S3, or SSE-KMS with kmsKeyId"),
+            "kmsKeyId": Option(str, help="KMS key for SSE-KMS"),
+            "kmsEncryptionContext": Option(str, help="JSON object: the KMS encryption context"),
+            "serverSideCustomerKeySecret": secret_ref("a 32-byte key for SSE-C"),
+        }),
+        "keyFormat": misplaced(_CONTROLLER_SIDE),
+        "keyPrefix": misplaced(
+            "Argo deprecated it; write the prefix into "
+            "plugin.keyFormat instead, e.g. keyFormat: 'my-prefix/{{workflow.name}}/{{pod.name}}'"
+        ),
+        "key": misplaced("the artifact's key is plugin.key (or plugin.keyFormat in the artifact repository)"),
     }
 
+    # -- validation ------------------------------------------------------------------
+
     def validate(self) -> None:
-        style = self.options["addressingStyle"]
-        if style not in ADDRESSING_STYLES:
+        o = self.options
+        if o["addressingStyle"] not in ADDRESSING_STYLES:
             raise BadConfiguration(
-                f"'addressingStyle' for scheme 's3' must be one of {', '.join(ADDRESSING_STYLES)}, got {style!r}"
+                f"'addressingStyle' for scheme 's3' must be one of {', '.join(ADDRESSING_STYLES)}, got {o['addressingStyle']!r}"
             )
-        if "/" in self.options["bucket"].strip("/"):
+        if "/" in o["bucket"].strip("/"):
             raise BadConfiguration("'bucket' must be a bucket name, without '/'")
+        given = [k for k in _KEYS if o[k] is not None]
+        if len(given) == 1:
+            missing = next(k for k in _KEYS if k not in given)
+            raise BadConfiguration(f"'{given[0]}' is set but '{missing}' is not: static S3 credentials need both")
+        if o["sessionTokenSecret"] is not None and not given:
+            raise BadConfiguration("'sessionTokenSecret' needs 'accessKeySecret' and 'secretKeySecret' too")
+        if o["useSDKCreds"] and given:
+            raise BadConfiguration(
+                "'useSDKCreds: true' and 'accessKeySecret'/'secretKeySecret' contradict each other: "
+                "remove the key secrets to use the AWS SDK chain, or useSDKCreds to use the keys"
+            )
+        if o["caSecret"] is not None and o["insecure"]:
+            raise BadConfiguration("'caSecret' verifies a TLS endpoint, but 'insecure: true' uses plain HTTP; remove one")
+        self._validate_encryption(o["encryptionOptions"] or {})
+
+    def _validate_encryption(self, enc: dict[str, Any]) -> None:
+        if enc.get("serverSideCustomerKeySecret") is not None and enc.get("kmsKeyId"):
+            raise BadConfiguration(
+                "'encryptionOptions' sets both 'kmsKeyId' (SSE-KMS) and 'serverSideCustomerKeySecret' (SSE-C); choose one"
+            )
+        for field in ("kmsKeyId", "kmsEncryptionContext"):
+            if enc.get(field) and not enc.get("enableEncryption"):
+                raise BadConfiguration(
+                    f"'encryptionOptions.{field}' has no effect unless 'encryptionOptions.enableEncryption' is true; "
+                    "set it, or objects would be written without the encryption you asked for"
+                )
+        if enc.get("kmsEncryptionContext"):
+            if not enc.get("kmsKeyId"):
+                raise BadConfiguration("'encryptionOptions.kmsEncryptionContext' needs 'encryptionOptions.kmsKeyId'")
+            try:
+                context = json.loads(enc["kmsEncryptionContext"])
+            except ValueError:
+                context = None
+            if not isinstance(context, dict):
+                raise BadConfiguration("'encryptionOptions.kmsEncryptionContext' must be a JSON object, like '{\"team\": \"a\"}'")
+
+    # -- the filesystem --------------------------------------------------------------
 
     def endpoint_url(self) -> str | None:
         endpoint = self.options["endpoint"]
@@ -55,11 +135,100 @@ class S3Backend(Backend):
             client_kwargs["region_name"] = self.options["region"]
         if self.endpoint_url():
             client_kwargs["endpoint_url"] = self.endpoint_url()
-        return s3fs.S3FileSystem(
+        if self.options["caSecret"] is not None:
+            client_kwargs["verify"] = self._ca_bundle()
+        kwargs: dict[str, Any] = dict(
             client_kwargs=client_kwargs,
             config_kwargs={"s3": {"addressing_style": self.options["addressingStyle"]}},
             default_block_size=self.settings.write_block_size,
+            s3_additional_kwargs=self._encryption_kwargs(),
+            # s3fs caches instances by constructor arguments, credentials included; a
+            # rotated secret must give a fresh client, and a stale one must not linger.
+            skip_instance_cache=True,
         )
+        keys = self._static_keys()
+        if self.options["roleARN"]:
+            kwargs["session"] = _assume_role_session(self.options["roleARN"], keys, self.options["region"])
+        elif keys:
+            kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
+        fs = s3fs.S3FileSystem(**kwargs)
+        if self.options["createBucketIfNotPresent"]:
+            self._ensure_bucket(fs)
+        return fs
+
+    def _static_keys(self) -> tuple[str, str, str | None] | None:
+        access, secret = self.secret("accessKeySecret"), self.secret("secretKeySecret")
+        if access is None or secret is None:
+            return None
+        token = self.secret("sessionTokenSecret")
+        return access.text(), secret.text(), token.text() if token else None
+
+    def _encryption_kwargs(self) -> dict[str, Any]:
+        """Request parameters for server-side encryption; s3fs passes each only to the
+        calls that accept it (SSE-C keys go to reads too, as S3 requires)."""
+        enc = self.options["encryptionOptions"] or {}
+        customer_key = self.secret("encryptionOptions.serverSideCustomerKeySecret")
+        if customer_key is not None:
+            if len(customer_key.value) != SSE_C_KEY_BYTES:
+                raise BadConfiguration(
+                    f"the SSE-C key in {self.options['encryptionOptions']['serverSideCustomerKeySecret']} must be "
+                    f"{SSE_C_KEY_BYTES} bytes (AES-256), it has {len(customer_key.value)}"
+                )
+            # botocore base64-encodes the key and adds its MD5 itself
+            return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": customer_key.value}
+        if not enc.get("enableEncryption"):
+            return {}
+        if not enc.get("kmsKeyId"):
+            return {"ServerSideEncryption": "AES256"}
+        kms = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": enc["kmsKeyId"]}
+        if enc.get("kmsEncryptionContext"):
+            kms["SSEKMSEncryptionContext"] = base64.b64encode(enc["kmsEncryptionContext"].encode()).decode()
+        return kms
+
+    def _ca_bundle(self) -> str:
+        """A file holding the caSecret PEM (botocore takes a path), named by its digest so a
+        rotated CA gets a new file."""
+        pem = self.secret("caSecret").value
+        directory = os.path.join(tempfile.gettempdir(), "argo-artifact-driver-ca")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        path = os.path.join(directory, hashlib.sha256(pem).hexdigest()[:32] + ".pem")
+        if not os.path.exists(path):
+            fd, tmp = tempfile.mkstemp(dir=directory)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+            os.replace(tmp, path)
+        return path
+
+    def _ensure_bucket(self, fs: Any) -> None:
+        bucket = self.root()
+        if fs.exists(bucket):  # s3fs's mkdir raises FileExistsError on an existing bucket
+            return
+        params: dict[str, Any] = {"Bucket": bucket}
+        region = self.options["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region and region != "us-east-1":  # us-east-1 refuses its own name as a constraint
+            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        create = self.options["createBucketIfNotPresent"]
+        if isinstance(create, dict) and create.get("objectLocking"):
+            params["ObjectLockEnabledForBucket"] = True
+        try:
+            fs.call_s3("create_bucket", **params)
+        except FileExistsError:  # another pod created it meanwhile
+            return
+        fs.invalidate_cache()
+        rule = self._bucket_encryption_rule()
+        if rule:  # as Argo: a bucket it creates gets the configured default encryption
+            fs.call_s3("put_bucket_encryption", Bucket=bucket,
+                       ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": rule}]})
+
+    def _bucket_encryption_rule(self) -> dict[str, str] | None:
+        enc = self.options["encryptionOptions"] or {}
+        if not enc.get("enableEncryption") or enc.get("serverSideCustomerKeySecret") is not None:
+            return None
+        if enc.get("kmsKeyId"):
+            return {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": enc["kmsKeyId"]}
+        return {"SSEAlgorithm": "AES256"}
+
+    # -- reporting -------------------------------------------------------------------
 
     def root(self) -> str:
         return self.options["bucket"].strip("/")
@@ -67,3 +236,53 @@ class S3Backend(Backend):
     def describe(self) -> str:
         where = f" at {self.options['endpoint']}" if self.options["endpoint"] else ""
         return f"s3://{self.root()}{where}"
+
+    def credential_report(self) -> list[str]:
+        lines = super().credential_report()
+        if self._static_keys():
+            lines.append("credentials: static keys from accessKeySecret/secretKeySecret")
+        else:
+            lines.append(f"credentials: AWS SDK chain, {_sdk_chain_source(self.options['region'])}")
+        if self.options["roleARN"]:
+            lines.append(f"then: assume role {self.options['roleARN']} through STS (session name '{ROLE_SESSION_NAME}')")
+        return lines
+
+
+def _sdk_chain_source(region: str | None) -> str:
+    """Which link of botocore's chain holds credentials now (env, web identity, instance role...)."""
+    botocore_session = require("botocore.session", scheme="s3", extra="s3")
+    session = botocore_session.get_session()
+    if region:
+        session.set_config_variable("region", region)
+    credentials = session.get_credentials()
+    if credentials is None:
+        return "which finds no credentials here (requests would fail); mount a secret or give the pod an identity"
+    return f"found via '{credentials.method}'"
+
+
+def _assume_role_session(role_arn: str, keys: tuple[str, str, str | None] | None, region: str | None) -> Any:
+    """An aiobotocore session whose credentials come from assuming ``role_arn`` with STS,
+    starting from the static keys if any, else the SDK chain; refreshed before expiry."""
+    aiobotocore_session = require("aiobotocore.session", scheme="s3", extra="s3")
+    from aiobotocore.credentials import AioAssumeRoleCredentialFetcher, AioCredentials, AioDeferredRefreshableCredentials
+    from botocore.credentials import CredentialProvider
+
+    base = aiobotocore_session.AioSession()  # makes the STS client; holds the source chain
+
+    class AssumeRoleProvider(CredentialProvider):
+        METHOD = "assume-role"
+        CANONICAL_NAME = "argo-artifact-driver-assume-role"
+
+        async def load(self) -> Any:
+            source = AioCredentials(*keys) if keys else await base.get_credentials()
+            if source is None:
+                raise BadConfiguration(f"'roleARN' is set, but no credentials were found to assume {role_arn} with")
+            fetcher = AioAssumeRoleCredentialFetcher(
+                client_creator=functools.partial(base.create_client, region_name=region) if region else base.create_client,
+                source_credentials=source, role_arn=role_arn, extra_args={"RoleSessionName": ROLE_SESSION_NAME},
+            )
+            return AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=self.METHOD)
+
+    session = aiobotocore_session.AioSession()
+    session.get_component("credential_provider").insert_before("env", AssumeRoleProvider())
+    return session

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import hashlib
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping
 
-from .options import Option, validate_options
+from .options import Option, iter_secret_options, validate_options
+from .secrets import Resolved, SecretRef, SecretResolver
 
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from fsspec import AbstractFileSystem
@@ -62,6 +64,10 @@ class Backend(abc.ABC):
     filesystem's own exceptions (``FileNotFoundError``, ``PermissionError``,
     ``ConnectionError``, ...) through; the store translates them into messages that
     name the key and :meth:`describe`. Never put a credential in a message.
+
+    Secret references among the options are resolved through :meth:`secret`; the
+    filesystem is rebuilt when a resolved value changes (a rotated secret), so
+    :meth:`create_filesystem` may read secrets freely.
     """
 
     #: The backend API version this class was written for (see :data:`API_VERSION`).
@@ -71,16 +77,22 @@ class Backend(abc.ABC):
     #: each option's ``help`` is shown by ``argo-artifacts check``.
     option_spec: ClassVar[Mapping[str, Option]] = {}
 
-    def __init__(self, scheme: str, options: Mapping[str, Any], settings: "Settings") -> None:
+    def __init__(
+        self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretResolver | None = None
+    ) -> None:
         """Validate ``options`` against :attr:`option_spec`, then call :meth:`validate`.
 
         Subclasses rarely need their own ``__init__``; if they do, call this first.
-        ``self.options`` then holds every declared option (defaults filled in)."""
+        ``self.options`` then holds every declared option (defaults filled in);
+        ``secrets`` resolves secret references (the registry passes its shared one)."""
         self.scheme = scheme
         self.settings = settings
+        self.secrets = secrets if secrets is not None else SecretResolver.from_env()
         self.options = validate_options(scheme, self.option_spec, options)
+        self._secret_refs = dict(iter_secret_options(self.option_spec, self.options))
         self.validate()
         self._fs: AbstractFileSystem | None = None
+        self._fs_fingerprint: str | None = None
         self._fs_lock = threading.Lock()
 
     # -- what every backend provides -------------------------------------------------
@@ -111,13 +123,45 @@ class Backend(abc.ABC):
         Default: ``<scheme>://<root>``."""
         return f"{self.scheme}://{self.root().lstrip('/')}"
 
+    def credential_report(self) -> list[str]:
+        """Secret-free lines saying where this backend's credentials come from, for
+        ``argo-artifacts check --resolve``. Resolves every secret reference (raising if
+        one is missing); backends add what their SDK would find on its own."""
+        lines = []
+        for name, ref in self.secret_options():
+            resolved = self.secrets.resolve(ref)
+            lines.append(f"{name}: {ref}, from {resolved.source} ({resolved.location})")
+        return lines
+
+    # -- secrets -----------------------------------------------------------------------
+
+    def secret_options(self) -> list[tuple[str, SecretRef]]:
+        """(dotted option name, reference) of every secret reference in the options."""
+        return list(self._secret_refs.items())
+
+    def secret(self, option: str) -> Resolved | None:
+        """The resolved value of the secret option ``option`` (dotted for nested ones),
+        or None when it is not set."""
+        ref = self._secret_refs.get(option)
+        return self.secrets.resolve(ref) if ref is not None else None
+
+    def _secrets_fingerprint(self) -> str:
+        """A digest of every resolved secret value: it changes when a secret rotates."""
+        digest = hashlib.sha256()
+        for name in sorted(self._secret_refs):
+            digest.update(name.encode() + b"\0" + self.secret(name).value + b"\0")
+        return digest.hexdigest()
+
     @property
     def filesystem(self) -> "AbstractFileSystem":
-        """The filesystem, created on first use and then shared."""
-        if self._fs is None:
+        """The filesystem, created on first use and shared; rebuilt when a secret it was
+        built from has changed (values are re-resolved after the resolver's TTL)."""
+        fingerprint = self._secrets_fingerprint() if self._secret_refs else ""
+        if self._fs is None or fingerprint != self._fs_fingerprint:
             with self._fs_lock:
-                if self._fs is None:
+                if self._fs is None or fingerprint != self._fs_fingerprint:
                     self._fs = self.create_filesystem()
+                    self._fs_fingerprint = fingerprint
         return self._fs
 
     # -- optional hooks, with generic fsspec defaults --------------------------------

@@ -43,6 +43,12 @@ class UnknownScheme(BadConfiguration):
     kind = "unknown_scheme"
 
 
+class SecretUnavailable(BadConfiguration):
+    """A referenced secret or key cannot be read (missing, unreachable API, bad data)."""
+
+    kind = "secret_unavailable"
+
+
 class BackendUnavailable(ArtifactError):
     """The backend for a scheme is installed but cannot load (missing extra, broken package)."""
 

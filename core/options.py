@@ -2,17 +2,23 @@
 
 A backend lists its options as :class:`Option` entries; :func:`validate_options` checks a
 configuration against them and fails with a message naming the field. An unknown field
-is an error that suggests the closest known name: a typo in a credentials option must
-never silently fall back to anonymous access.
+is an error that suggests the closest known name, at every level of nesting
+(``encryptionOptions.kmsKeyID`` suggests ``kmsKeyId``): a typo in a credentials option
+must never silently fall back to anonymous access.
+
+An option made with :func:`secret_ref` holds a reference ``{name, key}`` to a Kubernetes
+secret; validation turns it into a :class:`~.secrets.SecretRef`, so resolving secrets and
+reporting where they come from is generic (see :meth:`.backend.Backend.secret_options`).
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from .errors import BadConfiguration
+from .secrets import SecretRef
 
 _MISSING = object()
 
@@ -26,12 +32,20 @@ class Option:
     absent (or null) is an error whose message includes ``help``; an optional one takes
     ``default``. ``help`` is one line for people: it is shown by ``argo-artifacts check``
     and in error messages, so say what the value is and give an example.
+
+    ``fields`` declares the keys of a mapping value (validated recursively); ``secret``
+    marks a secret reference. ``misplaced`` is not an option at all: a field that users
+    bring from Argo's repository blocks but that belongs elsewhere; writing it is an error
+    that says where it goes (the text of ``help``).
     """
 
     type: type | tuple[type, ...] = str
     required: bool = False
     default: Any = None
     help: str = ""
+    fields: Mapping[str, "Option"] | None = None
+    secret: bool = False
+    misplaced: bool = False
 
     def type_name(self) -> str:
         types = self.type if isinstance(self.type, tuple) else (self.type,)
@@ -51,25 +65,26 @@ class Option:
 
 _TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "mapping", list: "list"}
 
+_SECRET_FIELDS = {
+    "name": Option(str, required=True, help="the Kubernetes secret's name"),
+    "key": Option(str, required=True, help="the key inside the secret"),
+}
+
+
+def secret_ref(help: str) -> Option:
+    """An option holding ``{name, key}`` of a Kubernetes secret, as Argo's ``*Secret`` fields."""
+    return Option(dict, help=help, fields=_SECRET_FIELDS, secret=True)
+
+
+def misplaced(explanation: str) -> Option:
+    """A field that is refused with ``explanation`` (where it belongs, or why it has no effect)."""
+    return Option(object, help=explanation, misplaced=True)
+
 
 def validate_options(scheme: str, spec: Mapping[str, Option], given: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``given`` completed with defaults; raise :class:`BadConfiguration` on any problem."""
-    problems = []
-    for name in given:
-        if name not in spec:
-            problems.append(_unknown(name, spec))
-    result: dict[str, Any] = {}
-    for name, option in spec.items():
-        value = given.get(name, _MISSING)
-        if value is _MISSING or value is None:
-            if option.required:
-                problems.append(f"'{name}' is required ({option.help})" if option.help else f"'{name}' is required")
-            result[name] = option.default
-            continue
-        if not _has_type(value, option.type):
-            problems.append(f"'{name}' must be a {option.type_name()}, got {type(value).__name__}")
-            continue
-        result[name] = value
+    problems: list[str] = []
+    result = _validate_mapping(spec, given, "", problems)
     if problems:
         raise BadConfiguration(f"invalid configuration for scheme '{scheme}': " + "; ".join(problems))
     return result
@@ -80,6 +95,40 @@ def describe_options(spec: Mapping[str, Option]) -> list[str]:
     return [option.describe(name) for name, option in spec.items()]
 
 
+def _validate_mapping(spec: Mapping[str, Option], given: Mapping[str, Any], prefix: str, problems: list[str]) -> dict[str, Any]:
+    for name in given:
+        option = spec.get(str(name))
+        if option is None:
+            problems.append(_unknown(prefix + str(name), str(name), spec))
+        elif option.misplaced:
+            problems.append(f"'{prefix}{name}' is not a plugin option: {option.help}")
+    result: dict[str, Any] = {}
+    for name, option in spec.items():
+        if option.misplaced:
+            continue
+        value = given.get(name, _MISSING)
+        if value is _MISSING or value is None:
+            if option.required:
+                problems.append(f"'{prefix}{name}' is required" + (f" ({option.help})" if option.help else ""))
+            result[name] = option.default
+            continue
+        if not _has_type(value, option.type):
+            problems.append(f"'{prefix}{name}' must be a {_describe_type(option)}, got {type(value).__name__}")
+            continue
+        if option.fields is not None and isinstance(value, Mapping):
+            value = _validate_mapping(option.fields, value, f"{prefix}{name}.", problems)
+            if option.secret and value.get("name") and value.get("key"):
+                value = SecretRef.from_mapping(value)
+        result[name] = value
+    return result
+
+
+def _describe_type(option: Option) -> str:
+    if option.secret:
+        return "secret reference like {name: my-secret, key: accesskey}"
+    return option.type_name()
+
+
 def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:
     # bool is an int in Python; an option typed int must not accept true/false.
     if isinstance(value, bool):
@@ -88,7 +137,20 @@ def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:
     return isinstance(value, expected)
 
 
-def _unknown(name: str, spec: Mapping[str, Option]) -> str:
-    close = difflib.get_close_matches(name, list(spec), n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'?" if close else f"known options: {', '.join(sorted(spec))}"
-    return f"unknown option '{name}' ({hint})"
+def _unknown(path: str, name: str, spec: Mapping[str, Option]) -> str:
+    known = [n for n, o in spec.items() if not o.misplaced]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if not close:  # case slips (roleArn for roleARN, useSdkCreds for useSDKCreds)
+        close = [n for n in known if n.lower() == name.lower()]
+    hint = f"did you mean '{close[0]}'?" if close else f"known options: {', '.join(sorted(known))}"
+    return f"unknown option '{path}' ({hint})"
+
+
+def iter_secret_options(spec: Mapping[str, Option], options: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, SecretRef]]:
+    """(dotted option name, reference) of every secret reference set in validated ``options``."""
+    for name, option in spec.items():
+        value = options.get(name)
+        if option.secret and isinstance(value, SecretRef):
+            yield prefix + name, value
+        elif option.fields is not None and isinstance(value, Mapping):
+            yield from iter_secret_options(option.fields, value, f"{prefix}{name}.")

@@ -26,6 +26,7 @@ from typing import Any
 from .backend import Backend, api_problems
 from .config import PluginConfig
 from .errors import ArtifactError, BackendUnavailable, UnknownScheme
+from .secrets import SecretResolver
 from .settings import Settings
 
 ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
@@ -62,10 +63,14 @@ class BackendStatus:
 class BackendRegistry:
     """Backends by scheme, loaded on demand. Pass one around; there is no global instance."""
 
-    def __init__(self, namespace: str = ENTRY_POINT_GROUP, settings: Settings | None = None) -> None:
+    def __init__(
+        self, namespace: str = ENTRY_POINT_GROUP, settings: Settings | None = None, secrets: SecretResolver | None = None
+    ) -> None:
         self.namespace = namespace
         self.settings = settings or Settings.from_env()
         self._entries: dict[str, tuple[BackendEntry, ...]] | None = None
+        # One resolver for every backend, so its short-lived cache is shared.
+        self.secrets = secrets or SecretResolver.from_env()
         self._classes: dict[str, type[Backend]] = {}
         self._failures: dict[str, ArtifactError] = {}
         self._lock = threading.Lock()
@@ -110,7 +115,7 @@ class BackendRegistry:
 
     def create(self, config: PluginConfig) -> Backend:
         """A backend instance for one parsed configuration (options validated)."""
-        return self.backend_class(config.scheme)(config.scheme, config.options, self.settings)
+        return self.backend_class(config.scheme)(config.scheme, config.options, self.settings, secrets=self.secrets)
 
     def status(self, scheme: str) -> BackendStatus:
         """Try to load ``scheme`` (imports its module) and say whether it works."""

@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "backends":
         return backends_command(args.schemes, as_json=args.json)
     if args.command == "check":
-        return check_command(_read_text(args.config))
+        return check_command(_read_text(args.config), resolve=args.resolve)
     if args.command == "demo":
         from .demo import run_demo
 
@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         "any network access. Exit 0 and print the store when valid; exit 1 and say why when not.",
     )
     check.add_argument("config", help="configuration text, or @FILE to read it from a file ('@-' for stdin)")
+    check.add_argument(
+        "--resolve", action="store_true",
+        help="also resolve secret references and report where each credential comes from (never the values)",
+    )
 
     demo = commands.add_parser("demo", help="start the plugin on the local-disk backend and show a round trip")
     demo.add_argument("--dir", help="working directory (default: a new temporary one, removed afterwards)")
@@ -123,8 +127,11 @@ def _print_table(statuses: "list[BackendStatus]") -> None:
 # -- check ----------------------------------------------------------------------------
 
 
-def check_command(text: str, registry: "BackendRegistry | None" = None) -> int:
-    """Validate one configuration without touching storage; print the verdict."""
+def check_command(text: str, registry: "BackendRegistry | None" = None, resolve: bool = False) -> int:
+    """Validate one configuration without touching storage; print the verdict.
+
+    With ``resolve``, also resolve its secret references (mounted files, the Kubernetes
+    API) and say where each credential would come from, never printing a value."""
     from ..core.config import parse_configuration
     from ..core.errors import ArtifactError, BadConfiguration, UnknownScheme
     from ..core.registry import BackendRegistry
@@ -146,6 +153,15 @@ def check_command(text: str, registry: "BackendRegistry | None" = None) -> int:
     print(f"ok: scheme '{backend.scheme}' ({entry.distribution} {entry.version}), store {backend.describe()}")
     for name, value in backend.options.items():
         print(f"  {name}: {value!r}")
+    if resolve:
+        try:
+            report = backend.credential_report()
+        except ArtifactError as exc:
+            print(f"invalid: {exc}", file=sys.stderr)
+            return 1
+        print("credentials:")
+        for line in report:
+            print(f"  {line}")
     return 0
 
 
