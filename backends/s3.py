@@ -55,11 +55,35 @@ class S3Backend(Backend):
             client_kwargs["region_name"] = self.options["region"]
         if self.endpoint_url():
             client_kwargs["endpoint_url"] = self.endpoint_url()
-        return s3fs.S3FileSystem(
+        settings = self.settings
+        fs = s3fs.S3FileSystem(
             client_kwargs=client_kwargs,
-            config_kwargs={"s3": {"addressing_style": self.options["addressingStyle"]}},
-            default_block_size=self.settings.write_block_size,
+            config_kwargs={
+                "s3": {"addressing_style": self.options["addressingStyle"]},
+                # The one request-level retry layer: botocore's "standard" mode retries
+                # 5xx, throttling, connection errors and read time-outs with jittered
+                # exponential backoff (capped at 20 s) and a retry quota that stops
+                # retry storms against a failing endpoint. 4xx errors are not retried.
+                "retries": {"mode": "standard", "total_max_attempts": settings.storage_max_attempts},
+                "connect_timeout": settings.storage_connect_timeout,
+                "read_timeout": settings.storage_read_timeout,
+            },
+            default_block_size=settings.write_block_size,
         )
+        # s3fs wraps every call in a retry loop of its own (class attribute, 5 attempts,
+        # no jitter) on top of botocore's: 1 turns that loop off so attempts do not
+        # multiply. A body that breaks mid-download is retried by core (transient_errors).
+        fs.retries = 1
+        return fs
+
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        import aiohttp
+        from botocore import exceptions as bx
+
+        # Only errors of a body being read: a request that failed (reset, 5xx, time-out
+        # before the response) was already retried by botocore, and retrying it again
+        # here would multiply the attempts.
+        return (aiohttp.ClientPayloadError, bx.IncompleteReadError, bx.ResponseStreamingError)
 
     def root(self) -> str:
         return self.options["bucket"].strip("/")

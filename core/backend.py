@@ -78,14 +78,27 @@ class Backend(abc.ABC):
 
     # -- optional hooks, with generic fsspec defaults --------------------------------
 
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
+    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         """Upload one local file. Default: ``put_file``, which object stores publish
-        only when the upload completes (s3fs aborts its multipart upload on failure)."""
-        fs.put_file(lpath, rpath)
+        only when the upload completes (s3fs aborts its multipart upload on failure).
+        ``callback`` is an fsspec callback that raises when the call must stop; pass it on
+        so a multipart upload is abandoned (and aborted) between parts."""
+        fs.put_file(lpath, rpath, **_callback(callback))
 
-    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str) -> None:
+    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
         """Download one object to a local file (the caller renames it into place)."""
-        fs.get_file(rpath, lpath)
+        fs.get_file(rpath, lpath, **_callback(callback))
+
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        """SDK exceptions for a response body that broke after its request succeeded.
+
+        The SDK's own retries (configured in :meth:`create_filesystem`) cover failed
+        requests; core retries a whole-object transfer only for these and for Python's
+        ``ConnectionError``/``TimeoutError`` (see :func:`~.errors.is_transient`)."""
+        return ()
+
+    def check_path(self, rpath: str) -> None:
+        """Refuse a store path that leaves :meth:`root` (stores with symbolic links)."""
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
@@ -113,9 +126,9 @@ class RenameOnCommit:
     """Mix-in for stores that show a file while it is being written (local disk, SFTP):
     write to a temporary sibling name, then move it over the key."""
 
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
+    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         with self._temporary_sibling(fs, rpath) as tmp:
-            fs.put_file(lpath, tmp)
+            fs.put_file(lpath, tmp, **_callback(callback))
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
@@ -135,6 +148,10 @@ class RenameOnCommit:
             with contextlib.suppress(Exception):
                 fs.rm_file(tmp)
             raise
+
+
+def _callback(callback: Any) -> dict[str, Any]:
+    return {} if callback is None else {"callback": callback}
 
 
 def _discard(f: Any) -> None:
