@@ -85,6 +85,15 @@ class S3Backend(Backend):
         # here would multiply the attempts.
         return (aiohttp.ClientPayloadError, bx.IncompleteReadError, bx.ResponseStreamingError)
 
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        from botocore import exceptions as bx
+
+        if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+            return TimeoutError(str(exc))
+        if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
+            return ConnectionError(str(exc))
+        return exc
+
     def root(self) -> str:
         return self.options["bucket"].strip("/")
 

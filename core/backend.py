@@ -97,6 +97,11 @@ class Backend(abc.ABC):
         ``ConnectionError``/``TimeoutError`` (see :func:`~.errors.is_transient`)."""
         return ()
 
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        """The Python builtin an SDK exception stands for (``ConnectionError``,
+        ``TimeoutError``...), so that core can word the message; default: ``exc``."""
+        return exc
+
     def check_path(self, rpath: str) -> None:
         """Refuse a store path that leaves :meth:`root` (stores with symbolic links)."""
 

@@ -177,7 +177,7 @@ class ArtifactStore:
         except ArtifactError:
             raise
         except Exception as exc:
-            raise translate(exc, self._what(key)) from exc
+            raise translate(self.backend.builtin_error(exc), self._what(key)) from exc
 
     def _info(self, rpath: str) -> dict | None:
         try:
@@ -246,6 +246,7 @@ class ArtifactStore:
         return total
 
     def _partial_failure(self, verb: str, key: str, failures: list, count: int) -> ArtifactError:
+        failures = [(name, self.backend.builtin_error(exc)) for name, exc in failures]
         first = translate(failures[0][1], self._what(key))
         names = ", ".join(f"'{name}' ({translate(exc, 'it').message})" for name, exc in failures[:_MAX_LISTED_FAILURES])
         more = f" and {len(failures) - _MAX_LISTED_FAILURES} more" if len(failures) > _MAX_LISTED_FAILURES else ""
