@@ -80,6 +80,10 @@ class FaultProxy:
 
     def close(self) -> None:
         self._closing.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # close() alone does not wake accept()
+        except OSError:
+            pass
         self._listener.close()
         with self._lock:
             for s in list(self._sockets):
@@ -226,6 +230,7 @@ def _reset(s: socket.socket) -> None:
     """Close with RST (SO_LINGER 0), as a crashed peer or a middlebox would."""
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.shutdown(socket.SHUT_RD)  # wakes a thread blocked reading it; close() alone does not
     except OSError:
         pass
     try:

@@ -109,9 +109,11 @@ def test_directory_round_trip_survives_faults_on_every_kind_of_request(fclient, 
     for rel, data in files.items():
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_bytes(data)
-    proxy.add("status", status=503, method="PUT", times=3)
-    proxy.add("reset", method="PUT", times=2)
-    proxy.add("status", status=503, method="GET", times=3)  # list and get
+    # Fewer faults of each family than attempts of the layer that retries them, since
+    # concurrent transfers may all land on one object: 3 < 4 botocore attempts, 2 < 3 core.
+    proxy.add("status", status=503, method="PUT", times=2)
+    proxy.add("reset", method="PUT", times=1)
+    proxy.add("status", status=503, method="GET", times=2)  # list and get
     proxy.add("cut_response", method="GET", path_contains="/f", times=2, after=20_000)
     config = through(s3, proxy)
     assert fclient.save(config, key, src).success
@@ -119,7 +121,7 @@ def test_directory_round_trip_survives_faults_on_every_kind_of_request(fclient, 
     r = fclient.load(config, key, dest)
     assert (r.success, r.error) == (True, "")
     assert {str(p.relative_to(dest)): p.read_bytes() for p in dest.rglob("*") if p.is_file()} == files
-    assert sum(proxy.injected.values()) == 10
+    assert sum(proxy.injected.values()) == 7
 
 
 @pytest.mark.parametrize("status,words", [(403, "permission denied"), (404, "not found")])
