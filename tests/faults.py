@@ -172,7 +172,10 @@ class FaultProxy:
             while True:
                 data = upstream.recv(65536)
                 if not data:
-                    break
+                    # The server closed after its answer: pass that on gracefully. A reset
+                    # here would throw away the answer's tail still in the send buffer.
+                    client.shutdown(socket.SHUT_WR)
+                    return
                 after = cut["after"]
                 if after is not None:
                     if len(data) >= after:
