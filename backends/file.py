@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from ..core.backend import Backend, RenameOnCommit
-from ..core.errors import BadConfiguration
+from ..core.errors import BadConfiguration, BadRequest
 from ..core.options import Option
 
 if TYPE_CHECKING:
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 
 class FileBackend(RenameOnCommit, Backend):
-    """Keys are paths below ``root``; they can never escape it ('..' is refused).
+    """Keys are paths below ``root``; they can never escape it ('..' is refused, and so
+    is a path that resolves outside root through a symbolic link).
 
     Files are written under a temporary name beside their key and renamed into place,
     so a reader never sees half a file.
@@ -40,3 +41,14 @@ class FileBackend(RenameOnCommit, Backend):
 
     def describe(self) -> str:
         return f"file://{self.root()}"
+
+    def check_path(self, rpath: str) -> None:
+        """Keys cannot name '..', but a symbolic link placed inside root could still
+        lead out of it: refuse any path that resolves outside root."""
+        real_root = os.path.realpath(self.root())
+        real = os.path.realpath(rpath)
+        if os.path.commonpath([real_root, real]) != real_root:
+            rel = os.path.relpath(rpath, self.root())
+            raise BadRequest(
+                f"refusing '{rel}' in {self.describe()}: it resolves outside root through a symbolic link"
+            )

@@ -91,15 +91,15 @@ class FsspecBackend(RenameOnCommit, Backend):
 
     # Directory transfers call these from worker threads with the caller's filesystem.
 
-    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str) -> None:
-        super().download_file(self.filesystem, rpath, lpath)
+    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
+        super().download_file(self.filesystem, rpath, lpath, callback=callback)
 
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
+    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         fs = self.filesystem
         if self.publishes_on_completion:
-            return Backend.upload_file(self, fs, lpath, rpath)
+            return Backend.upload_file(self, fs, lpath, rpath, callback=callback)
         _make_parent(fs, rpath)
-        return RenameOnCommit.upload_file(self, fs, lpath, rpath)
+        return RenameOnCommit.upload_file(self, fs, lpath, rpath, callback=callback)
 
     def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[Any]:
         # SFTP servers refuse to open a directory with a bare "Failure": ask first, so the

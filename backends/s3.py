@@ -139,7 +139,16 @@ class S3Backend(Backend):
             client_kwargs["verify"] = self._ca_bundle()
         kwargs: dict[str, Any] = dict(
             client_kwargs=client_kwargs,
-            config_kwargs={"s3": {"addressing_style": self.options["addressingStyle"]}},
+            config_kwargs={
+                "s3": {"addressing_style": self.options["addressingStyle"]},
+                # The one request-level retry layer: botocore's "standard" mode retries
+                # 5xx, throttling, connection errors and read time-outs with jittered
+                # exponential backoff (capped at 20 s) and a retry quota that stops
+                # retry storms against a failing endpoint. 4xx errors are not retried.
+                "retries": {"mode": "standard", "total_max_attempts": self.settings.storage_max_attempts},
+                "connect_timeout": self.settings.storage_connect_timeout,
+                "read_timeout": self.settings.storage_read_timeout,
+            },
             default_block_size=self.settings.write_block_size,
             s3_additional_kwargs=self._encryption_kwargs(),
             # s3fs caches instances by constructor arguments, credentials included; a
@@ -152,6 +161,10 @@ class S3Backend(Backend):
         elif keys:
             kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
         fs = s3fs.S3FileSystem(**kwargs)
+        # s3fs wraps every call in a retry loop of its own (class attribute, 5 attempts,
+        # no jitter) on top of botocore's: 1 turns that loop off so attempts do not
+        # multiply. A body that breaks mid-download is retried by core (transient_errors).
+        fs.retries = 1
         if self.options["createBucketIfNotPresent"]:
             self._ensure_bucket(fs)
         return fs
@@ -227,6 +240,24 @@ class S3Backend(Backend):
         if enc.get("kmsKeyId"):
             return {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": enc["kmsKeyId"]}
         return {"SSEAlgorithm": "AES256"}
+
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        import aiohttp
+        from botocore import exceptions as bx
+
+        # Only errors of a body being read: a request that failed (reset, 5xx, time-out
+        # before the response) was already retried by botocore, and retrying it again
+        # here would multiply the attempts.
+        return (aiohttp.ClientPayloadError, bx.IncompleteReadError, bx.ResponseStreamingError)
+
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        from botocore import exceptions as bx
+
+        if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+            return TimeoutError(str(exc))
+        if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
+            return ConnectionError(str(exc))
+        return exc
 
     # -- reporting -------------------------------------------------------------------
 

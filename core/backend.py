@@ -168,20 +168,36 @@ class Backend(abc.ABC):
     # Each receives the shared filesystem and full store paths (root included). They are
     # called from worker threads, several at once for a directory artifact.
 
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
+    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         """Upload one local file to ``rpath``, replacing what is there.
 
         Must: publish the object only once it is complete (a reader never sees part of
         it; a failed upload leaves the previous object or nothing). Default:
         ``put_file``, which object stores publish only when the upload completes (s3fs
         aborts its multipart upload on failure). Stores that show partial writes use
-        :class:`RenameOnCommit`."""
-        fs.put_file(lpath, rpath)
+        :class:`RenameOnCommit`. ``callback`` is an fsspec callback that raises when the
+        call must stop; pass it on so a multipart upload is abandoned between parts."""
+        fs.put_file(lpath, rpath, **_callback(callback))
 
-    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str) -> None:
+    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
         """Download one object to the local file ``lpath`` (a temporary name: the caller
         renames it into place, or removes it on failure). Default: ``get_file``."""
-        fs.get_file(rpath, lpath)
+        fs.get_file(rpath, lpath, **_callback(callback))
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        """SDK exceptions for a response body that broke after its request succeeded.
+
+        The SDK's own retries (configured in :meth:`create_filesystem`) cover failed
+        requests; core retries a whole-object transfer only for these and for Python's
+        ``ConnectionError``/``TimeoutError`` (see :func:`~.errors.is_transient`)."""
+        return ()
+
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        """The Python builtin an SDK exception stands for (``ConnectionError``,
+        ``TimeoutError``...), so that core can word the message; default: ``exc``."""
+        return exc
+
+    def check_path(self, rpath: str) -> None:
+        """Refuse a store path that leaves :meth:`root` (stores with symbolic links)."""
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
@@ -232,9 +248,9 @@ class RenameOnCommit:
         a rename on file systems; override where the store has a better primitive."""
         fs.mv(tmp, rpath)
 
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
+    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         with self._temporary_sibling(fs, rpath) as tmp:
-            fs.put_file(lpath, tmp)
+            fs.put_file(lpath, tmp, **_callback(callback))
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
@@ -280,6 +296,10 @@ def api_problems(candidate: Any) -> list[str]:
     if not isinstance(spec, Mapping) or not all(isinstance(o, Option) for o in spec.values()):
         problems.append(f"{candidate.__name__}.option_spec must map option names to Option")
     return problems
+
+
+def _callback(callback: Any) -> dict[str, Any]:
+    return {} if callback is None else {"callback": callback}
 
 
 def _discard(f: Any) -> None:

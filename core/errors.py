@@ -73,6 +73,18 @@ class StorageUnavailable(ArtifactError):
     kind = "storage_unavailable"
 
 
+class DeadlineExceeded(StorageUnavailable):
+    """The client's deadline passed before the call could finish; nothing was published."""
+
+    kind = "deadline_exceeded"
+
+
+class Cancelled(ArtifactError):
+    """The client went away or the server is shutting down; nothing was published."""
+
+    kind = "cancelled"
+
+
 class Conflict(ArtifactError):
     """What is stored cannot be represented as asked (e.g. a file and a directory of one name)."""
 
@@ -101,6 +113,28 @@ def translate(exc: BaseException, what: str) -> ArtifactError:
     if isinstance(exc, OSError):
         return StorageUnavailable(f"storage error for {what}: {detail}")
     return StorageUnavailable(f"unexpected {type(exc).__name__} for {what}: {detail}")
+
+
+#: Failures a later attempt cannot cure: the thing is missing, refused, or malformed.
+PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError, ValueError)
+
+
+def is_transient(exc: BaseException, sdk_transient: tuple[type[BaseException], ...] = ()) -> bool:
+    """Whether a fresh attempt at a whole-object transfer may succeed where this one failed.
+
+    Permanent: not found, forbidden, bad request or configuration, a cancelled call or a
+    passed deadline. Transient: connection resets and time-outs, and ``sdk_transient``, the
+    backend's SDK errors for a response body that broke after the request succeeded
+    (which the SDK's own request retries do not cover). Everything else is permanent:
+    retrying what we do not understand would only multiply load on a failing store.
+    """
+    if isinstance(exc, ArtifactError):
+        return False
+    if isinstance(exc, PERMANENT):
+        return False
+    if sdk_transient and isinstance(exc, sdk_transient):
+        return True
+    return isinstance(exc, (ConnectionError, TimeoutError))
 
 
 def _detail(exc: BaseException) -> str:

@@ -22,6 +22,15 @@ class Settings:
     read_block_size: int = 8 * MiB
     # Objects transferred at once when a directory artifact is saved or loaded.
     transfer_concurrency: int = 8
+    # Storage SDK time-outs (seconds): connecting, and waiting for the next bytes of a
+    # response. A stalled store fails a request after this, and the SDK retries it.
+    storage_connect_timeout: int = 5
+    storage_read_timeout: int = 30
+    # Attempts per storage request, first one included, made by the SDK's own retry
+    # layer (botocore "standard" mode on S3: jittered backoff, capped at 20 s).
+    storage_max_attempts: int = 4
+    # Attempts per whole-object transfer made by core, for a body that broke mid-way.
+    transfer_attempts: int = 3
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

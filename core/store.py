@@ -15,9 +15,10 @@ import shutil
 import uuid
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, translate
+from .deadline import NO_DEADLINE, Deadline
+from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
-from .transfer import run_bounded
+from .transfer import RetryPolicy, run_bounded, with_retries
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -33,6 +34,8 @@ class ArtifactStore:
     def __init__(self, backend: "Backend") -> None:
         self.backend = backend
         self.settings = backend.settings
+        self.retry_policy = RetryPolicy(attempts=self.settings.transfer_attempts)
+        self._sdk_transient: tuple[type[BaseException], ...] | None = None
 
     @property
     def scheme(self) -> str:
@@ -40,21 +43,23 @@ class ArtifactStore:
 
     # -- reads -----------------------------------------------------------------------
 
-    def load(self, key: str, path: str) -> int:
-        """Download the object or directory at ``key`` to ``path``; return bytes written."""
+    def load(self, key: str, path: str, deadline: Deadline = NO_DEADLINE) -> int:
+        """Download the object or directory at ``key`` to ``path``; return bytes written.
+
+        Nothing appears at ``path`` unless every byte arrived before ``deadline``."""
         key = normalize_key(key)
         dest = _local_target(path)
         rpath = self._rpath(key)
         with self._translated(key):
             info = self._info(rpath)
             if info is not None and info.get("type") != "directory":
-                return self._load_file(rpath, dest)
+                return self._load_file(key, rpath, dest, deadline)
             members = self._members(rpath)
             if not members:
                 raise NotFound(f"{self._what(key)} was not found: no object has this key and none is below it")
-            return self._load_directory(key, members, dest)
+            return self._load_directory(key, members, dest, deadline)
 
-    def open_stream(self, key: str) -> Iterator[bytes]:
+    def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
         """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go."""
         key = normalize_key(key)
         rpath = self._rpath(key)
@@ -63,6 +68,7 @@ class ArtifactStore:
             try:
                 with self.backend.open_reader(self.backend.filesystem, rpath) as reader:
                     while True:
+                        deadline.check(f"reading {self._what(key)}")
                         data = reader.read(size)
                         if not data:
                             return
@@ -89,27 +95,29 @@ class ArtifactStore:
 
     # -- writes ----------------------------------------------------------------------
 
-    def save(self, path: str, key: str) -> int:
+    def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int:
         """Upload a file to ``key`` or a directory to ``key/<relative path>``; return bytes."""
         key = normalize_key(key)
         src = _local_source(path)
         rpath = self._rpath(key)
         if os.path.isdir(src):
-            return self._save_directory(key, src, rpath)
+            return self._save_directory(key, src, rpath, deadline)
         with self._translated(key):
-            self.backend.upload_file(self.backend.filesystem, src, rpath)
-        return os.path.getsize(src)
+            return self._upload(src, rpath, deadline, f"saving {self._what(key)}")
 
-    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int:
+    def save_stream(self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE) -> int:
         """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short."""
         key = normalize_key(key)
         rpath = self._rpath(key)
+        what = f"saving {self._what(key)}"
         written = 0
         with self._translated(key):
             with self.backend.open_writer(self.backend.filesystem, rpath) as f:
                 for chunk in chunks:
+                    deadline.check(what)
                     f.write(chunk)
                     written += len(chunk)
+                deadline.check(what)  # the writer publishes on leaving this block
         return written
 
     def delete(self, key: str) -> int:
@@ -134,7 +142,30 @@ class ArtifactStore:
     def _rpath(self, key: str) -> str:
         fs = self.backend.filesystem
         root = fs._strip_protocol(self.backend.root()).rstrip("/")
-        return join_key(root, key)
+        rpath = join_key(root, key)
+        self.backend.check_path(rpath)
+        return rpath
+
+    def _transient(self, exc: BaseException) -> bool:
+        if self._sdk_transient is None:
+            self._sdk_transient = self.backend.transient_errors()
+        return is_transient(exc, self._sdk_transient)
+
+    def _download(self, rpath: str, local: str, deadline: Deadline, what: str) -> int:
+        """One object to one local file, retried whole if its body breaks mid-way."""
+        def attempt() -> int:
+            self.backend.download_file(self.backend.filesystem, rpath, local, callback=deadline.progress(what))
+            return os.path.getsize(local)
+
+        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
+
+    def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
+        """One local file to one object; the backend publishes it only when complete."""
+        def attempt() -> int:
+            self.backend.upload_file(self.backend.filesystem, local, rpath, callback=deadline.progress(what))
+            return os.path.getsize(local)
+
+        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
 
     def _what(self, key: str) -> str:
         return f"key '{key}' in {self.backend.describe()}"
@@ -146,7 +177,7 @@ class ArtifactStore:
         except ArtifactError:
             raise
         except Exception as exc:
-            raise translate(exc, self._what(key)) from exc
+            raise translate(self.backend.builtin_error(exc), self._what(key)) from exc
 
     def _info(self, rpath: str) -> dict | None:
         try:
@@ -161,22 +192,24 @@ class ArtifactStore:
             rel = relative_member(rpath, found)
             if rel is None or rel.endswith("/"):  # the key itself, or a directory marker
                 continue
+            self.backend.check_path(found)
             members.append((rel, found))
         members.sort()
         return members
 
-    def _load_file(self, rpath: str, dest: str) -> int:
+    def _load_file(self, key: str, rpath: str, dest: str, deadline: Deadline) -> int:
         tmp = _temporary_sibling(dest)
+        what = f"loading {self._what(key)}"
         try:
-            self.backend.download_file(self.backend.filesystem, rpath, tmp)
-            size = os.path.getsize(tmp)
+            size = self._download(rpath, tmp, deadline, what)
+            deadline.check(what)  # nobody waits for it any more: publish nothing
             _move_into_place(tmp, dest)
         except BaseException:
             _remove(tmp)
             raise
         return size
 
-    def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str) -> int:
+    def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str, deadline: Deadline) -> int:
         _check_no_file_directory_clash(self._what(key), [rel for rel, _ in members])
         tmpdir = _temporary_sibling(dest)
         os.mkdir(tmpdir)
@@ -184,29 +217,28 @@ class ArtifactStore:
             pairs = [(store_path, safe_local_join(tmpdir, rel)) for rel, store_path in members]
             for _, local in pairs:
                 os.makedirs(os.path.dirname(local), exist_ok=True)
-            fs = self.backend.filesystem
+            what = f"loading {self._what(key)}"
 
             def fetch(pair: tuple[str, str]) -> int:
-                self.backend.download_file(fs, pair[0], pair[1])
-                return os.path.getsize(pair[1])
+                return self._download(pair[0], pair[1], deadline, what)
 
             total, failures = run_bounded(pairs, fetch, self.settings.transfer_concurrency)
             if failures:
                 raise self._partial_failure("load", key, [(p[0], e) for p, e in failures], len(pairs))
+            deadline.check(what)  # nobody waits for it any more: publish nothing
             _move_into_place(tmpdir, dest)
         except BaseException:
             _remove(tmpdir)
             raise
         return total
 
-    def _save_directory(self, key: str, src: str, rpath: str) -> int:
+    def _save_directory(self, key: str, src: str, rpath: str, deadline: Deadline) -> int:
         files = list(_tree_files(src))
-        fs = self.backend.filesystem
+        what = f"saving {self._what(key)}"
 
         def send(item: tuple[str, str]) -> int:
             local, rel = item
-            self.backend.upload_file(fs, local, join_key(rpath, rel))
-            return os.path.getsize(local)
+            return self._upload(local, join_key(rpath, rel), deadline, what)
 
         total, failures = run_bounded(files, send, self.settings.transfer_concurrency)
         if failures:
@@ -214,6 +246,7 @@ class ArtifactStore:
         return total
 
     def _partial_failure(self, verb: str, key: str, failures: list, count: int) -> ArtifactError:
+        failures = [(name, self.backend.builtin_error(exc)) for name, exc in failures]
         first = translate(failures[0][1], self._what(key))
         names = ", ".join(f"'{name}' ({translate(exc, 'it').message})" for name, exc in failures[:_MAX_LISTED_FAILURES])
         more = f" and {len(failures) - _MAX_LISTED_FAILURES} more" if len(failures) > _MAX_LISTED_FAILURES else ""

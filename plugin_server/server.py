@@ -40,6 +40,10 @@ class ServerOptions:
     # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
     # Python may deliver late, before publishing the object (see servicer._stream_chunks).
     save_stream_settle_seconds: float = 0.2
+    # When the server stops at once (second signal, or the grace period is over), how
+    # long calls still running get to clean up (abort multipart uploads, remove
+    # temporary files) before the process exits anyway.
+    abort_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> "ServerOptions":
@@ -51,6 +55,7 @@ class ServerOptions:
             save_stream_settle_seconds=float(
                 env.get("ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS", cls.save_stream_settle_seconds)
             ),
+            abort_seconds=float(env.get("ARGO_ARTIFACT_DRIVER_ABORT_SECONDS", cls.abort_seconds)),
         )
 
 
@@ -68,7 +73,9 @@ def prepare_socket(path: str) -> str:
     return path
 
 
-def build_server(socket_path: str, service: ArtifactService, options: ServerOptions) -> tuple[grpc.Server, health.HealthServicer]:
+def build_server(
+    socket_path: str, service: ArtifactService, options: ServerOptions
+) -> tuple[grpc.Server, health.HealthServicer, ArtifactServicer]:
     """A started-ready server with the artifact, health and reflection services on the socket."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="rpc"),
@@ -77,7 +84,8 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
             ("grpc.max_send_message_length", options.max_receive_bytes),
         ],
     )
-    pb_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(service, options.save_stream_settle_seconds), server)
+    servicer = ArtifactServicer(service, options.save_stream_settle_seconds)
+    pb_grpc.add_ArtifactServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):
@@ -88,14 +96,14 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
     )
     if not server.add_insecure_port(f"unix:{socket_path}"):
         raise SystemExit(f"argo-artifact-driver: cannot listen on unix socket {socket_path}")
-    return server, health_servicer
+    return server, health_servicer, servicer
 
 
 def serve(socket_path: str, service: ArtifactService | None = None, options: ServerOptions | None = None) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
     options = options or ServerOptions.from_env()
     path = prepare_socket(socket_path)
-    server, health_servicer = build_server(path, service or ArtifactService(), options)
+    server, health_servicer, servicer = build_server(path, service or ArtifactService(), options)
     server.start()
     # The executor that connects may run as another user than this container; a socket
     # needs write permission to connect, and it lives in the pod's private volume.
@@ -105,6 +113,7 @@ def serve(socket_path: str, service: ArtifactService | None = None, options: Ser
     def on_signal(signum: int, _frame: object) -> None:
         if stopping.is_set():  # a second signal: stop at once
             log.info("second signal: stopping now", extra={"fields": {"signal": signum}})
+            servicer.abort.set()
             server.stop(0)
             return
         stopping.set()
@@ -120,5 +129,24 @@ def serve(socket_path: str, service: ArtifactService | None = None, options: Ser
         os.unlink(path)
     except FileNotFoundError:
         pass
-    log.info("stopped")
-    return 0
+    return _finish(servicer, options)
+
+
+def _finish(servicer: ArtifactServicer, options: ServerOptions) -> int:
+    """Stop calls still running after the grace period, give them ``abort_seconds`` to
+    throw away what they had written, and exit 0.
+
+    gRPC cannot stop a handler thread; the abort flag makes each call stop at its next
+    check (between chunks, parts or objects) and clean up. A thread stuck in a storage
+    request past that is abandoned: ``os._exit`` skips the interpreter's join of worker
+    threads, which would otherwise wait for it, and the unfinished request publishes
+    nothing (an S3 multipart upload left open is removed by the bucket's lifecycle rule).
+    """
+    servicer.abort.set()
+    idle = servicer.in_flight.wait_idle(options.abort_seconds)
+    log.info("stopped", extra={"fields": {"abandoned_calls": not idle}})
+    if idle:
+        return 0
+    for handler in logging.getLogger("argo_artifact_driver").handlers:
+        handler.flush()
+    os._exit(0)

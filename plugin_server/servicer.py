@@ -8,6 +8,7 @@ its traceback here and reported as an internal error without the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -18,7 +19,8 @@ from typing import Any, Callable, Iterator
 
 import grpc
 
-from ..core.errors import ArtifactError, BadRequest, StorageUnavailable
+from ..core.deadline import Deadline
+from ..core.errors import ArtifactError, BadRequest, Cancelled
 from ..core.service import ArtifactService
 from ..core.store import ArtifactStore
 from . import artifact_pb2 as pb
@@ -66,12 +68,13 @@ def _unary(response_type: type) -> Callable:
         @functools.wraps(handler)
         def wrapper(self: "ArtifactServicer", request: Any, context: grpc.ServicerContext) -> Any:
             call = Call(handler.__name__)
-            try:
-                response = handler(self, request, call)
-            except Exception as exc:
-                outcome, message = _failure_message(call, exc)
-                call.log(outcome, message)
-                return response_type(error=message)
+            with self.in_flight.track():
+                try:
+                    response = handler(self, request, call, self.deadline(context))
+                except Exception as exc:
+                    outcome, message = _failure_message(call, exc)
+                    call.log(outcome, message)
+                    return response_type(error=message)
             call.log("ok")
             return response
 
@@ -80,8 +83,32 @@ def _unary(response_type: type) -> Callable:
     return decorate
 
 
-class StreamBroken(StorageUnavailable):
-    kind = "cancelled"
+class InFlight:
+    """Counts calls being served, so shutdown can wait for them to clean up."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        with self._idle:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._count -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no call is in flight; False if some still are after ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+class StreamBroken(Cancelled):
+    pass
 
 
 def _stream_chunks(
@@ -111,9 +138,22 @@ def _stream_chunks(
 class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     """The eight RPCs of Argo's artifact plugin interface."""
 
-    def __init__(self, service: ArtifactService, save_stream_settle_seconds: float = 0.2) -> None:
+    def __init__(
+        self, service: ArtifactService, save_stream_settle_seconds: float = 0.2, abort: threading.Event | None = None
+    ) -> None:
         self.service = service
         self.save_stream_settle_seconds = save_stream_settle_seconds
+        #: Set when the server stops at once (second signal, end of the grace period):
+        #: every call in flight stops at its next check and publishes nothing.
+        self.abort = abort or threading.Event()
+        self.in_flight = InFlight()
+
+    def deadline(self, context: grpc.ServicerContext) -> Deadline:
+        """The call's deadline (the client's, if it set one) and its "called off" test."""
+        remaining = context.time_remaining()
+        if remaining is not None and remaining > 10**8:  # no deadline set by the client
+            remaining = None
+        return Deadline(remaining, cancelled=lambda: self.abort.is_set() or not context.is_active())
 
     def _store(self, artifact: pb.Artifact, call: Call) -> ArtifactStore:
         plugin = artifact.plugin
@@ -123,29 +163,29 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
         return store
 
     @_unary(pb.LoadArtifactResponse)
-    def Load(self, request: pb.LoadArtifactRequest, call: Call) -> pb.LoadArtifactResponse:
+    def Load(self, request: pb.LoadArtifactRequest, call: Call, deadline: Deadline) -> pb.LoadArtifactResponse:
         artifact = request.input_artifact
-        call.bytes = self._store(artifact, call).load(artifact.plugin.key, request.path)
+        call.bytes = self._store(artifact, call).load(artifact.plugin.key, request.path, deadline)
         return pb.LoadArtifactResponse(success=True)
 
     @_unary(pb.SaveArtifactResponse)
-    def Save(self, request: pb.SaveArtifactRequest, call: Call) -> pb.SaveArtifactResponse:
+    def Save(self, request: pb.SaveArtifactRequest, call: Call, deadline: Deadline) -> pb.SaveArtifactResponse:
         artifact = request.output_artifact
-        call.bytes = self._store(artifact, call).save(request.path, artifact.plugin.key)
+        call.bytes = self._store(artifact, call).save(request.path, artifact.plugin.key, deadline)
         return pb.SaveArtifactResponse(success=True)
 
     @_unary(pb.DeleteArtifactResponse)
-    def Delete(self, request: pb.DeleteArtifactRequest, call: Call) -> pb.DeleteArtifactResponse:
+    def Delete(self, request: pb.DeleteArtifactRequest, call: Call, deadline: Deadline) -> pb.DeleteArtifactResponse:
         self._store(request.artifact, call).delete(request.artifact.plugin.key)
         return pb.DeleteArtifactResponse(success=True)
 
     @_unary(pb.ListObjectsResponse)
-    def ListObjects(self, request: pb.ListObjectsRequest, call: Call) -> pb.ListObjectsResponse:
+    def ListObjects(self, request: pb.ListObjectsRequest, call: Call, deadline: Deadline) -> pb.ListObjectsResponse:
         objects = self._store(request.artifact, call).list_objects(request.artifact.plugin.key)
         return pb.ListObjectsResponse(objects=objects)
 
     @_unary(pb.IsDirectoryResponse)
-    def IsDirectory(self, request: pb.IsDirectoryRequest, call: Call) -> pb.IsDirectoryResponse:
+    def IsDirectory(self, request: pb.IsDirectoryRequest, call: Call, deadline: Deadline) -> pb.IsDirectoryResponse:
         is_dir = self._store(request.artifact, call).is_directory(request.artifact.plugin.key)
         return pb.IsDirectoryResponse(is_directory=is_dir)
 
@@ -155,8 +195,11 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse]:
         call = Call("OpenStream")
         chunks: Iterator[bytes] | None = None
+        track = self.in_flight.track()
+        track.__enter__()
         try:
-            chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key)
+            deadline = self.deadline(context)
+            chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key, deadline)
             for chunk in chunks:
                 if not context.is_active():  # the client went away: stop reading storage
                     call.log("cancelled")
@@ -174,18 +217,23 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
         finally:
             if chunks is not None:
                 chunks.close()  # releases the storage reader even if the client vanished mid-yield
+            track.__exit__(None, None, None)
         call.log("ok")
         yield pb.OpenStreamResponse(is_end=True)
 
     def SaveStream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext) -> pb.SaveArtifactResponse:
         call = Call("SaveStream")
+        with self.in_flight.track():
+            return self._save_stream(request_iterator, context, call)
+
+    def _save_stream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext, call: Call) -> pb.SaveArtifactResponse:
         try:
             first = next(request_iterator, None)
             if first is None or not first.HasField("output_artifact"):
                 raise BadRequest("the first SaveStream message must carry output_artifact")
             store = self._store(first.output_artifact, call)
             chunks = _stream_chunks(first, request_iterator, context, self.save_stream_settle_seconds)
-            call.bytes = store.save_stream(first.output_artifact.plugin.key, chunks)
+            call.bytes = store.save_stream(first.output_artifact.plugin.key, chunks, self.deadline(context))
         except Exception as exc:
             outcome, message = _failure_message(call, exc)
             if not context.is_active():
