@@ -22,7 +22,10 @@ from .options import Option, validate_options
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from fsspec import AbstractFileSystem
 
+    from .config import PluginConfig
+    from .registry import BackendRegistry
     from .settings import Settings
+    from .store import ArtifactStore, Store
 
 #: Version of this API. A backend sets ``api_version`` to the version it was written
 #: for; the registry refuses a backend whose version this plugin does not support.
@@ -76,6 +79,14 @@ class Backend(abc.ABC):
                     self._fs = self.create_filesystem()
         return self._fs
 
+    def build_store(self, registry: "BackendRegistry") -> "Store":
+        """The store that serves requests for this configuration: the generic
+        :class:`~.store.ArtifactStore` over this backend's filesystem.
+        :class:`CompositeBackend` overrides it to build its parts through ``registry``."""
+        from .store import ArtifactStore
+
+        return ArtifactStore(self)
+
     # -- optional hooks, with generic fsspec defaults --------------------------------
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str) -> None:
@@ -109,6 +120,42 @@ class Backend(abc.ABC):
         return open_streaming_reader(fs, rpath, self.settings.read_block_size)
 
 
+class CompositeBackend(Backend):
+    """A scheme made of other configured backends (``fallback``), not a storage system.
+
+    Its options hold nested configurations (each a mapping with its own ``scheme``); it
+    has no filesystem of its own and serves requests through the store that
+    :meth:`build_store` composes from stores the registry builds for those parts.
+    """
+
+    @abc.abstractmethod
+    def build_store(self, registry: "BackendRegistry") -> "Store":
+        """Compose the store from the parts, built with ``registry.store(...)``."""
+
+    def create_filesystem(self) -> "AbstractFileSystem":
+        raise TypeError(f"scheme '{self.scheme}' is composed of other stores and has no filesystem of its own")
+
+    def root(self) -> str:
+        return ""
+
+    def part(self, name: str) -> "PluginConfig":
+        """The nested configuration in option ``name``; raises BadConfiguration naming it."""
+        from .config import config_from_mapping
+
+        return config_from_mapping(self.options[name], where=f"'{name}' of scheme '{self.scheme}'")
+
+
+#: Marks the temporary name a :class:`RenameOnCommit` store writes under; such files are
+#: uploads in progress (or left by a killed writer), never artifacts.
+PARTIAL_MARKER = ".partial-"
+
+
+def is_partial_name(path: str) -> bool:
+    """Whether ``path`` is the temporary sibling of a write in progress."""
+    name = path.rstrip("/").rpartition("/")[2]
+    return name.startswith(".") and PARTIAL_MARKER in name
+
+
 class RenameOnCommit:
     """Mix-in for stores that show a file while it is being written (local disk, SFTP):
     write to a temporary sibling name, then move it over the key."""
@@ -127,7 +174,7 @@ class RenameOnCommit:
     @contextlib.contextmanager
     def _temporary_sibling(fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
         parent, _, name = rpath.rpartition("/")
-        tmp = f"{parent}/.{name}.partial-{uuid.uuid4().hex[:12]}"
+        tmp = f"{parent}/.{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}"
         try:
             yield tmp
             fs.mv(tmp, rpath)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import SUPPORTED_API_VERSIONS, Backend
 from .config import PluginConfig
 from .errors import BackendUnavailable, UnknownScheme
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .store import Store
 
 ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
 
@@ -46,6 +49,11 @@ class BackendRegistry:
     def create(self, config: PluginConfig) -> Backend:
         """A backend instance for one parsed configuration (options validated)."""
         return self.backend_class(config.scheme)(config.scheme, config.options, self.settings)
+
+    def store(self, config: PluginConfig) -> "Store":
+        """The store serving one parsed configuration: the backend's own store, or for a
+        composite scheme (``fallback``) the store composed of its parts."""
+        return self.create(config).build_store(self)
 
     def _load(self, scheme: str) -> type[Backend]:
         from stevedore import driver, exception

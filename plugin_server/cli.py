@@ -28,7 +28,8 @@ def server_main(argv: Sequence[str] | None = None) -> int:
 
 
 def tools_main(argv: Sequence[str] | None = None) -> int:
-    """``argo-artifacts``: inspect backends, check configurations, call a running plugin."""
+    """``argo-artifacts``: inspect backends, check configurations, call a running plugin,
+    migrate artifacts between stores."""
     parser = argparse.ArgumentParser(prog="argo-artifacts", description="Tools for the argo-artifact-driver plugin.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,7 +50,13 @@ def tools_main(argv: Sequence[str] | None = None) -> int:
     call.add_argument("--key", default="", help="plugin.key of the artifact")
     call.add_argument("--path", default="", help="local path (load, save, get, put)")
 
+    from . import migrate
+
+    migrate.add_parser(commands)
+
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        return migrate.run(args, _read_text)
     if args.command == "backends":
         return _backends()
     if args.command == "demo":
@@ -84,11 +91,11 @@ def _check(text: str) -> int:
     from ..core.registry import BackendRegistry
 
     try:
-        backend = BackendRegistry().create(parse_configuration(text))
+        store = BackendRegistry().store(parse_configuration(text))
     except ArtifactError as exc:
         print(f"invalid: {exc}", file=sys.stderr)
         return 1
-    print(f"ok: scheme '{backend.scheme}', store {backend.describe()}")
+    print(f"ok: scheme '{store.scheme}', store {store.describe()}")
     return 0
 
 

@@ -20,7 +20,7 @@ import grpc
 
 from ..core.errors import ArtifactError, BadRequest, StorageUnavailable
 from ..core.service import ArtifactService
-from ..core.store import ArtifactStore
+from ..core.store import Store
 from . import artifact_pb2 as pb
 from . import artifact_pb2_grpc as pb_grpc
 
@@ -115,7 +115,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
         self.service = service
         self.save_stream_settle_seconds = save_stream_settle_seconds
 
-    def _store(self, artifact: pb.Artifact, call: Call) -> ArtifactStore:
+    def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
         call.key = plugin.key
         store = self.service.store(plugin.configuration)
