@@ -36,14 +36,24 @@ def plugin_env() -> dict[str, str]:
     return dict(AWS_ENV)
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint(work_dir: Path) -> str:
-    """A real moto S3 server on a free port: ``host:port``."""
+def _moto(name: str, work_dir: Path):
     port = free_port()
-    server = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], work_dir)
+    server = ManagedProcess(name, [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], work_dir)
     server.wait_until(lambda: port_open(port))
     yield f"127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(work_dir: Path) -> str:
+    """A real moto S3 server on a free port: ``host:port``."""
+    yield from _moto("moto", work_dir)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint_b(work_dir: Path) -> str:
+    """A second, independent moto server: the other side of a migration or fallback."""
+    yield from _moto("moto-b", work_dir)
 
 
 def _make_store(scheme: str, request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
