@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test servers bench clean
+.PHONY: run test install install-test servers bench bench-migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install-test servers
 # Storage servers the tests start (moto and the GCS emulator come with the test extra).
 servers:
 	@true
+
+# migrate against rclone copy between two moto servers (prints figures; needs rclone).
+bench-migrate: install-test
+	command -v rclone >/dev/null || (apt-get update -qq && apt-get install -y -qq rclone)
+	$(BIN)/python tests/benchmarks/migrate_vs_rclone.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

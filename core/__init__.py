@@ -4,7 +4,7 @@ Nothing here knows gRPC or any storage SDK. Third-party backends import
 :class:`Backend` and :class:`Option` from here.
 """
 
-from .backend import API_VERSION, Backend, RenameOnCommit
+from .backend import API_VERSION, Backend, CompositeBackend, RenameOnCommit
 from .config import PluginConfig, parse_configuration
 from .errors import (
     ArtifactError,
@@ -33,6 +33,7 @@ __all__ = [
     "BackendUnavailable",
     "BadConfiguration",
     "BadRequest",
+    "CompositeBackend",
     "Conflict",
     "ENTRY_POINT_GROUP",
     "NotFound",

@@ -12,10 +12,13 @@ import argparse
 import json
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from ..core.errors import ArtifactError, BadConfiguration
 from ..core.migrate import FAILED, Item, Migration, Outcome, Shard, Summary
+
+if TYPE_CHECKING:
+    from ..core.store import ArtifactStore
 
 MiB = 1024 * 1024
 
@@ -40,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
-def run(args: argparse.Namespace, read_text) -> int:
+def run(args: argparse.Namespace, read_text: Callable[[str], str]) -> int:
+    """Run the parsed ``migrate`` command; return the exit status."""
     try:
         migration = Migration(
             _store(read_text(args.source), "--from"), _store(read_text(args.dest), "--to"),
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace, read_text) -> int:
     return 1 if summary.failed else 0
 
 
-def _store(text: str, flag: str):
+def _store(text: str, flag: str) -> "ArtifactStore":
     from ..core.config import parse_configuration
     from ..core.registry import BackendRegistry
     from ..core.store import ArtifactStore
