@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # The worked third-party backend: installed like any user's backend, tested with its own suite.
 EXAMPLE := examples/webdav-backend
 
-.PHONY: run test install install-test servers bench clean
+.PHONY: run test install install-test servers bench bench-migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ servers:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openssh-server >/dev/null; \
 	fi
+
+# migrate against rclone copy between two moto servers (prints figures; needs rclone).
+bench-migrate: install-test
+	command -v rclone >/dev/null || (apt-get update -qq && apt-get install -y -qq rclone)
+	$(BIN)/python tests/benchmarks/migrate_vs_rclone.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(EXAMPLE)/build $(EXAMPLE)/src/*.egg-info

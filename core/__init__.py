@@ -5,7 +5,7 @@ Nothing here knows gRPC or any storage SDK. The backend API for third parties is
 :func:`api_problems` and the errors below; import them from here (see ``backend.py``).
 """
 
-from .backend import API_VERSION, SUPPORTED_API_VERSIONS, Backend, RenameOnCommit, api_problems
+from .backend import API_VERSION, SUPPORTED_API_VERSIONS, Backend, CompositeBackend, RenameOnCommit, api_problems
 from .config import PluginConfig, parse_configuration
 from .errors import (
     ArtifactError,
@@ -34,6 +34,7 @@ __all__ = [
     "BackendUnavailable",
     "BadConfiguration",
     "BadRequest",
+    "CompositeBackend",
     "Conflict",
     "ENTRY_POINT_GROUP",
     "NotFound",

@@ -38,7 +38,10 @@ from .secrets import Resolved, SecretRef, SecretResolver
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from fsspec import AbstractFileSystem
 
+    from .config import PluginConfig
+    from .registry import BackendRegistry
     from .settings import Settings
+    from .store import ArtifactStore, Store
 
 #: Version of this API. A backend sets ``api_version`` to the version it was written
 #: for; the registry refuses a backend whose version this plugin does not support.
@@ -164,6 +167,14 @@ class Backend(abc.ABC):
                     self._fs_fingerprint = fingerprint
         return self._fs
 
+    def build_store(self, registry: "BackendRegistry") -> "Store":
+        """The store that serves requests for this configuration: the generic
+        :class:`~.store.ArtifactStore` over this backend's filesystem.
+        :class:`CompositeBackend` overrides it to build its parts through ``registry``."""
+        from .store import ArtifactStore
+
+        return ArtifactStore(self)
+
     # -- optional hooks, with generic fsspec defaults --------------------------------
     # Each receives the shared filesystem and full store paths (root included). They are
     # called from worker threads, several at once for a directory artifact.
@@ -236,6 +247,42 @@ class Backend(abc.ABC):
         return open_streaming_reader(fs, rpath, self.settings.read_block_size)
 
 
+class CompositeBackend(Backend):
+    """A scheme made of other configured backends (``fallback``), not a storage system.
+
+    Its options hold nested configurations (each a mapping with its own ``scheme``); it
+    has no filesystem of its own and serves requests through the store that
+    :meth:`build_store` composes from stores the registry builds for those parts.
+    """
+
+    @abc.abstractmethod
+    def build_store(self, registry: "BackendRegistry") -> "Store":
+        """Compose the store from the parts, built with ``registry.store(...)``."""
+
+    def create_filesystem(self) -> "AbstractFileSystem":
+        raise TypeError(f"scheme '{self.scheme}' is composed of other stores and has no filesystem of its own")
+
+    def root(self) -> str:
+        return ""
+
+    def part(self, name: str) -> "PluginConfig":
+        """The nested configuration in option ``name``; raises BadConfiguration naming it."""
+        from .config import config_from_mapping
+
+        return config_from_mapping(self.options[name], where=f"'{name}' of scheme '{self.scheme}'")
+
+
+#: Marks the temporary name a :class:`RenameOnCommit` store writes under; such files are
+#: uploads in progress (or left by a killed writer), never artifacts.
+PARTIAL_MARKER = ".partial-"
+
+
+def is_partial_name(path: str) -> bool:
+    """Whether ``path`` is the temporary sibling of a write in progress."""
+    name = path.rstrip("/").rpartition("/")[2]
+    return name.startswith(".") and PARTIAL_MARKER in name
+
+
 class RenameOnCommit:
     """Mix-in for stores that show a file while it is being written (local disk, SFTP,
     WebDAV): write to a temporary sibling name, then :meth:`publish` it over the key.
@@ -266,7 +313,7 @@ class RenameOnCommit:
     @contextlib.contextmanager
     def _temporary_sibling(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
         parent, _, name = rpath.rpartition("/")
-        tmp = f"{parent}/.{name}.partial-{uuid.uuid4().hex[:12]}" if parent else f".{name}.partial-{uuid.uuid4().hex[:12]}"
+        tmp = f"{parent}/.{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}" if parent else f".{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}"
         try:
             yield tmp
             self.publish(fs, tmp, rpath)

@@ -21,13 +21,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import Backend, api_problems
 from .config import PluginConfig
 from .errors import ArtifactError, BackendUnavailable, UnknownScheme
 from .secrets import SecretResolver
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .store import Store
 
 ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
 
@@ -124,6 +127,11 @@ class BackendRegistry:
         except ArtifactError as exc:
             return BackendStatus(scheme, self.entries(scheme), exc.message)
         return BackendStatus(scheme, self.entries(scheme))
+
+    def store(self, config: PluginConfig) -> "Store":
+        """The store serving one parsed configuration: the backend's own store, or for a
+        composite scheme (``fallback``) the store composed of its parts."""
+        return self.create(config).build_store(self)
 
     def _load(self, scheme: str) -> type[Backend]:
         entries = self.entries(scheme)

@@ -13,8 +13,9 @@ import logging
 import os
 import shutil
 import uuid
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
+from .backend import is_partial_name
 from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("argo_artifact_driver")
 
 _MAX_LISTED_FAILURES = 5
+
+
+class Store(Protocol):
+    """What the gRPC edge calls: :class:`ArtifactStore`, or a composite such as
+    :class:`~.fallback.FallbackStore`."""
+
+    scheme: str
+
+    def describe(self) -> str: ...
+    def load(self, key: str, path: str) -> int: ...
+    def open_stream(self, key: str) -> Iterator[bytes]: ...
+    def list_objects(self, key: str) -> list[str]: ...
+    def is_directory(self, key: str) -> bool: ...
+    def save(self, path: str, key: str) -> int: ...
+    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int: ...
+    def delete(self, key: str) -> int: ...
 
 
 class ArtifactStore:
@@ -40,6 +57,9 @@ class ArtifactStore:
     @property
     def scheme(self) -> str:
         return self.backend.scheme
+
+    def describe(self) -> str:
+        return self.backend.describe()
 
     # -- reads -----------------------------------------------------------------------
 
@@ -92,6 +112,24 @@ class ArtifactStore:
         key = normalize_key(key, allow_empty=True)
         with self._translated(key):
             return bool(self.backend.filesystem.isdir(self._rpath(key)))
+
+    def inventory(self, prefix: str = "") -> dict[str, int]:
+        """Size of every object at ``prefix`` or below ``prefix/``, by full key, in one
+        recursive listing (what a migration compares). Directory markers and the
+        temporary files of writes in progress are left out."""
+        prefix = normalize_key(prefix, allow_empty=True)
+        rpath = self._rpath(prefix)
+        fs = self.backend.filesystem
+        with self._translated(prefix):
+            fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
+            found = fs.find(rpath, withdirs=False, detail=True)
+        sizes = {}
+        for path, info in found.items():
+            rel = "" if path.rstrip("/") == rpath else relative_member(rpath, path)
+            if rel is None or path.endswith("/") or info.get("type") == "directory" or is_partial_name(path):
+                continue
+            sizes[join_key(prefix, rel)] = int(info.get("size") or 0)
+        return sizes
 
     # -- writes ----------------------------------------------------------------------
 

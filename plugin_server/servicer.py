@@ -22,7 +22,7 @@ import grpc
 from ..core.deadline import Deadline
 from ..core.errors import ArtifactError, BadRequest, Cancelled
 from ..core.service import ArtifactService
-from ..core.store import ArtifactStore
+from ..core.store import Store
 from . import artifact_pb2 as pb
 from . import artifact_pb2_grpc as pb_grpc
 
@@ -155,7 +155,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
             remaining = None
         return Deadline(remaining, cancelled=lambda: self.abort.is_set() or not context.is_active())
 
-    def _store(self, artifact: pb.Artifact, call: Call) -> ArtifactStore:
+    def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
         call.key = plugin.key
         store = self.service.store(plugin.configuration)

@@ -1,4 +1,5 @@
-"""``argo-artifacts``: inspect backends, check configurations, call a running plugin.
+"""``argo-artifacts``: inspect backends, check configurations, call a running plugin,
+migrate artifacts between stores.
 
 Run as ``argo-artifacts ...`` or ``python -m argo_artifact_driver.plugin_server.tools ...``.
 Exit codes: 0 success; 1 the thing checked is broken (a configuration is invalid, a
@@ -28,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo(args.dir, keep_serving=not args.once)
+    if args.command == "migrate":
+        from . import migrate
+
+        return migrate.run(args, _read_text)
     return _call(args)
 
 
@@ -68,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--config", default="", help="plugin configuration text, or @FILE")
     call.add_argument("--key", default="", help="plugin.key of the artifact")
     call.add_argument("--path", default="", help="local path (load, save, get, put)")
+
+    from . import migrate
+
+    migrate.add_parser(commands)
     return parser
 
 

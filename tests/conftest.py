@@ -88,6 +88,14 @@ def plugin_env() -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint_b(work_dir: Path) -> str:
+    """A second, independent moto server: the other side of a migration or fallback."""
+    server = servers.start_moto(work_dir, name="moto-b")
+    yield server.info["endpoint"]
+    server.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
     """Each backend in turn, configured against its real server."""

@@ -39,9 +39,9 @@ def _venv_script(name: str) -> str:
     return found
 
 
-def start_moto(log_dir: Path) -> Server:
+def start_moto(log_dir: Path, name: str = "moto") -> Server:
     port = free_port()
-    proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log_dir)
+    proc = ManagedProcess(name, [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log_dir)
     proc.wait_until(lambda: port_open(port))
     return Server(proc, port, {"endpoint": f"127.0.0.1:{port}"})
 

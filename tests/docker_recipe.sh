@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The Dockerfile's recipe, run without a Docker engine (none on this machine):
+# build the wheels, install them into a fresh venv with no index, then run the plugin as a
+# non-root user with an unwritable HOME, from another directory, writing only under /tmp.
+# Usage: tests/docker_recipe.sh WORKDIR   (needs root to create the user, like the image build)
+# PYTHON builds the wheels; RUNTIME_PYTHON (world-readable, like the image's /usr/local one)
+# runs them: a pyenv interpreter under /root cannot be executed by another user.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$1
+python=${PYTHON:-python3}
+runtime_python=${RUNTIME_PYTHON:-/usr/bin/python3}
+mkdir -p "$work"
+chmod 755 "$work"
+
+# stage 1 (build): wheels for the package and every dependency
+"$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$work/wheels" -c "$repo/constraints.txt" "$repo[all]"
+# stage 2 (runtime): a fresh venv installed from those wheels only
+"$runtime_python" -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --find-links "$work/wheels" \
+    -c "$repo/constraints.txt" "argo-artifact-driver[all]"
+chmod -R a+rX "$work/venv"
+
+id plugin >/dev/null 2>&1 || useradd --uid 8737 --no-create-home --home-dir /nonexistent plugin
+run_as_plugin() { runuser -u plugin -- env -i PATH=/usr/bin:/bin HOME=/nonexistent "$@"; }
+
+tmp=$(mktemp -d /tmp/recipe-XXXXXX)
+chmod 1777 "$tmp"
+sock=$tmp/artifact-plugins/recipe/socket
+cd /
+run_as_plugin "$work/venv/bin/argo-artifact-driver" "$sock" 2> "$work/server.log" &
+server=$!
+for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.05; done
+[ -S "$sock" ] || { cat "$work/server.log"; exit 1; }
+
+config="scheme: file
+root: $tmp/store"
+run_as_plugin sh -c "echo recipe-payload > $tmp/in.txt"
+run_as_plugin "$work/venv/bin/argo-artifacts" call "$sock" save --config "$config" --key wf/out.txt --path "$tmp/in.txt"
+run_as_plugin "$work/venv/bin/argo-artifacts" call "$sock" load --config "$config" --key wf/out.txt --path "$tmp/loaded/out.txt"
+cmp "$tmp/in.txt" "$tmp/loaded/out.txt"
+stat -c '%U' "$tmp/store/wf/out.txt" | grep -qx plugin
+kill -TERM "$server"
+wait "$server"   # exit status 0 required (set -e)
+rm -rf "$tmp"
+echo "recipe ok"
