@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 ADDRESSING_STYLES = ("auto", "path", "virtual")
+#: Request bodies up to this size go out with their headers (see ``send_small_bodies_at_once``).
+SMALL_BODY_BYTES = 1024 * 1024
 
 
 class S3Backend(Backend):
@@ -56,8 +58,14 @@ class S3Backend(Backend):
         if self.endpoint_url():
             client_kwargs["endpoint_url"] = self.endpoint_url()
         return s3fs.S3FileSystem(
+            session=sdk_session(self.scheme),
             client_kwargs=client_kwargs,
-            config_kwargs={"s3": {"addressing_style": self.options["addressingStyle"]}},
+            config_kwargs={
+                "s3": {"addressing_style": self.options["addressingStyle"]},
+                # botocore keeps at most 10 connections by default: without this, a
+                # directory transfer would queue behind the pool whatever its concurrency.
+                "max_pool_connections": max(10, self.settings.transfer_concurrency),
+            },
             default_block_size=self.settings.write_block_size,
         )
 
@@ -67,3 +75,30 @@ class S3Backend(Backend):
     def describe(self) -> str:
         where = f" at {self.options['endpoint']}" if self.options["endpoint"] else ""
         return f"s3://{self.root()}{where}"
+
+
+def sdk_session(scheme: str = "s3") -> Any:
+    """An aiobotocore session whose S3 clients send small uploads in one round trip.
+
+    botocore asks for ``Expect: 100-continue`` on every upload with a file-like body, and
+    aiohttp honours it: the body waits for the server's interim answer, so each small PUT
+    costs two round trips instead of one (measured: 110 ms instead of 60 ms behind 50 ms of
+    latency). For a small body, sending it at once costs less than the round trip saved.
+    """
+    session_module = require("aiobotocore.session", scheme=scheme, extra="s3")
+    session = session_module.AioSession()
+    # after botocore's own handler, which is registered for every S3 operation
+    session.get_component("event_emitter").register_last("before-call.s3", send_small_bodies_at_once)
+    return session
+
+
+def send_small_bodies_at_once(params: dict, **_: Any) -> None:
+    """botocore ``before-call`` handler: drop ``Expect: 100-continue`` for small bodies."""
+    from botocore.utils import determine_content_length
+
+    headers = params.get("headers", {})
+    if "Expect" not in headers:
+        return
+    length = determine_content_length(params.get("body"))
+    if length is not None and length <= SMALL_BODY_BYTES:
+        del headers["Expect"]

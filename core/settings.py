@@ -20,8 +20,9 @@ class Settings:
     write_block_size: int = 8 * MiB
     # Read block for stores without a streamed GET (fsspec's buffered file).
     read_block_size: int = 8 * MiB
-    # Objects transferred at once when a directory artifact is saved or loaded.
-    transfer_concurrency: int = 8
+    # Objects transferred at once when a directory artifact is saved or loaded: small
+    # objects behind latency need many requests in flight (sweep in tests/benchmarks).
+    transfer_concurrency: int = 32
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -6,8 +6,8 @@ What exactly it delays: every byte the client sends towards the server is held f
 earlier ones wait are not delayed twice). Responses flow back at once. So each HTTP
 request/response exchange takes ``DELAY_MS`` longer, on every connection, however many
 run at once; opening a connection costs nothing extra until its first request. The proxy
-prints the largest number of connections open at once (``max_connections N``) whenever it
-grows, which shows how much concurrency a client really used.
+prints the largest number of connections open at once (``max_connections N``, a connection
+counting until either side ends it) whenever it grows: how much concurrency a client used.
 
 Run: ``python latency_proxy.py LISTEN_PORT UPSTREAM_HOST:PORT DELAY_MS``.
 """
@@ -62,12 +62,25 @@ def main(listen_port: int, upstream: str, delay_ms: float) -> None:
         if open_now > most:
             most = open_now
             print(f"max_connections {most}", flush=True)
+        counted = True
+
+        def done(_: object = None) -> None:  # a connection counts until either side ends it
+            global open_now
+            nonlocal counted
+            if counted:
+                counted = False
+                open_now -= 1
+
         try:
             s_reader, s_writer = await asyncio.open_connection(host, int(port))
-            await asyncio.gather(delayed_pump(c_reader, s_writer, delay), pump(s_reader, c_writer), return_exceptions=True)
+            up = asyncio.ensure_future(delayed_pump(c_reader, s_writer, delay))
+            down = asyncio.ensure_future(pump(s_reader, c_writer))
+            up.add_done_callback(done)
+            down.add_done_callback(done)
+            await asyncio.gather(up, down, return_exceptions=True)
             s_writer.close()
         finally:
-            open_now -= 1
+            done()
             c_writer.close()
 
     async def serve() -> None:
