@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import uuid
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
@@ -100,8 +100,11 @@ class ArtifactStore:
             self.backend.upload_file(self.backend.filesystem, src, rpath)
         return os.path.getsize(src)
 
-    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int:
-        """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short."""
+    def save_stream(self, key: str, chunks: Iterable[bytes], before_publish: Callable[[], None] | None = None) -> int:
+        """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short.
+
+        ``before_publish`` runs once everything is written but not yet visible; if it
+        raises, nothing is published (the gRPC edge uses it to confirm the client finished)."""
         key = normalize_key(key)
         rpath = self._rpath(key)
         written = 0
@@ -110,6 +113,9 @@ class ArtifactStore:
                 for chunk in chunks:
                     f.write(chunk)
                     written += len(chunk)
+                if before_publish is not None:
+                    f.close()  # the last part is written to storage, not yet published
+                    before_publish()
         return written
 
     def delete(self, key: str) -> int:

@@ -84,28 +84,46 @@ class StreamBroken(StorageUnavailable):
     kind = "cancelled"
 
 
-def _stream_chunks(
-    first: pb.SaveStreamArtifactRequest,
-    rest: Iterator[pb.SaveStreamArtifactRequest],
-    context: grpc.ServicerContext,
-    settle_seconds: float,
-) -> Iterator[bytes]:
-    """The chunks of a SaveStream, raising at the end if the client did not finish it.
+class SettledStream:
+    """The chunks of a SaveStream, and a check that the client really finished it.
 
     gRPC Python reports a client that cancels mid-stream (what Argo's driver does when
     its reader fails) as a clean end of stream until its completion queue delivers the
     cancellation; measured here at up to ~50 ms under CPU load. Publishing a truncated
-    artifact is the worst outcome, so after the last frame we wait up to
-    ``settle_seconds`` for the call to terminate before letting the writer commit.
+    artifact is the worst outcome, so :meth:`confirm` (called by the store just before
+    it publishes) waits until ``settle_seconds`` after the last frame for the call to
+    terminate. The wait overlaps with writing the last part to storage, which the store
+    does between the end of the chunks and ``confirm``.
     """
-    terminated = threading.Event()
-    if not context.add_callback(terminated.set):
-        terminated.set()  # already terminated
-    for frame in itertools.chain([first], rest):
-        if frame.chunk:
-            yield frame.chunk
-    if terminated.wait(settle_seconds) or not context.is_active():
-        raise StreamBroken("the client ended the stream before it was complete")
+
+    def __init__(
+        self,
+        first: pb.SaveStreamArtifactRequest,
+        rest: Iterator[pb.SaveStreamArtifactRequest],
+        context: grpc.ServicerContext,
+        settle_seconds: float,
+    ) -> None:
+        self._frames = itertools.chain([first], rest)
+        self._context = context
+        self._settle_seconds = settle_seconds
+        self._ended_at: float | None = None
+        self._terminated = threading.Event()
+        if not context.add_callback(self._terminated.set):
+            self._terminated.set()  # already terminated
+
+    def __iter__(self) -> Iterator[bytes]:
+        for frame in self._frames:
+            if frame.chunk:
+                yield frame.chunk
+        self._ended_at = time.monotonic()
+
+    def confirm(self) -> None:
+        """Raise :class:`StreamBroken` unless the client ended the stream cleanly."""
+        if self._ended_at is None:
+            raise StreamBroken("the client ended the stream before it was complete")
+        left = self._ended_at + self._settle_seconds - time.monotonic()
+        if self._terminated.wait(max(left, 0.0)) or not self._context.is_active():
+            raise StreamBroken("the client ended the stream before it was complete")
 
 
 class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
@@ -184,8 +202,8 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
             if first is None or not first.HasField("output_artifact"):
                 raise BadRequest("the first SaveStream message must carry output_artifact")
             store = self._store(first.output_artifact, call)
-            chunks = _stream_chunks(first, request_iterator, context, self.save_stream_settle_seconds)
-            call.bytes = store.save_stream(first.output_artifact.plugin.key, chunks)
+            stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
+            call.bytes = store.save_stream(first.output_artifact.plugin.key, stream, before_publish=stream.confirm)
         except Exception as exc:
             outcome, message = _failure_message(call, exc)
             if not context.is_active():
