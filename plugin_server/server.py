@@ -16,8 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from ..core.service import ArtifactService
 from . import artifact_pb2 as pb
-from . import artifact_pb2_grpc as pb_grpc
-from .servicer import ArtifactServicer
+from .servicer import ArtifactServicer, add_to_server
 
 log = logging.getLogger("argo_artifact_driver")
 
@@ -38,7 +37,7 @@ class ServerOptions:
     # clients that send up to Go's 4 MiB default.
     max_receive_bytes: int = 8 * MiB
     # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
-    # Python may deliver late, before publishing the object (see servicer._stream_chunks).
+    # Python may deliver late, before publishing the object (see servicer.SettledStream).
     save_stream_settle_seconds: float = 0.2
 
     @classmethod
@@ -77,7 +76,7 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
             ("grpc.max_send_message_length", options.max_receive_bytes),
         ],
     )
-    pb_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(service, options.save_stream_settle_seconds), server)
+    add_to_server(ArtifactServicer(service, options.save_stream_settle_seconds), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):

@@ -80,6 +80,47 @@ def _unary(response_type: type) -> Callable:
     return decorate
 
 
+def encode_data_message(chunk: bytes) -> bytes:
+    """``OpenStreamResponse(data=chunk)`` in its wire form, byte for byte what protobuf
+    writes (field 1, length-delimited; proto3 leaves the defaults out).
+
+    Building the message and serialising it copies the chunk twice and took as long as
+    the transport itself (0.8 ms per MiB measured here); this is one copy."""
+    size, head = len(chunk), bytearray(b"\x0a")
+    while size > 0x7F:
+        head.append((size & 0x7F) | 0x80)
+        size >>= 7
+    head.append(size)
+    return bytes(head) + chunk
+
+
+def _serialize_open_stream_response(message: pb.OpenStreamResponse | bytes) -> bytes:
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
+def add_to_server(servicer: "ArtifactServicer", server: grpc.Server) -> None:
+    """Register ``servicer`` with the generated handlers, except that OpenStream data
+    messages arrive already encoded (see :func:`encode_data_message`)."""
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    class Collect:  # receives what the generated function would register
+        def add_generic_rpc_handlers(self, generic: Any) -> None:
+            pass
+
+        def add_registered_method_handlers(self, service: str, methods: dict) -> None:
+            handlers.update(methods)
+
+    pb_grpc.add_ArtifactServiceServicer_to_server(servicer, Collect())
+    handlers["OpenStream"] = grpc.unary_stream_rpc_method_handler(
+        servicer.OpenStream,
+        request_deserializer=pb.OpenStreamRequest.FromString,
+        response_serializer=_serialize_open_stream_response,
+    )
+    service = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    server.add_registered_method_handlers(service, handlers)
+
+
 class StreamBroken(StorageUnavailable):
     kind = "cancelled"
 
@@ -170,7 +211,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     def GetCapabilities(self, request: pb.GetCapabilitiesRequest, context: grpc.ServicerContext) -> pb.GetCapabilitiesResponse:
         return pb.GetCapabilitiesResponse(supports_save_stream=True)
 
-    def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse]:
+    def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse | bytes]:
         call = Call("OpenStream")
         chunks: Iterator[bytes] | None = None
         try:
@@ -180,7 +221,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                     call.log("cancelled")
                     return
                 call.bytes += len(chunk)
-                yield pb.OpenStreamResponse(data=chunk)
+                yield encode_data_message(chunk)
         except GeneratorExit:  # gRPC closes the generator when the client cancels
             call.log("cancelled")
             raise
