@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
-from .transfer import run_bounded
+from .transfer import run_bounded, write_behind
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -107,12 +107,9 @@ class ArtifactStore:
         raises, nothing is published (the gRPC edge uses it to confirm the client finished)."""
         key = normalize_key(key)
         rpath = self._rpath(key)
-        written = 0
         with self._translated(key):
             with self.backend.open_writer(self.backend.filesystem, rpath) as f:
-                for chunk in chunks:
-                    f.write(chunk)
-                    written += len(chunk)
+                written = write_behind(f.write, chunks, self.settings.write_behind_chunks)
                 if before_publish is not None:
                     f.close()  # the last part is written to storage, not yet published
                     before_publish()
