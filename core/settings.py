@@ -18,6 +18,9 @@ class Settings:
     stream_chunk_size: int = 1 * MiB
     # Buffer of one streamed write to storage (a multipart part on S3: at least 5 MiB).
     write_block_size: int = 8 * MiB
+    # OpenStream chunks read from storage ahead of the one being sent (memory: this many
+    # chunks); reading and sending overlap (see tests/benchmarks).
+    read_ahead_chunks: int = 2
     # SaveStream chunks received but not yet written (memory: this many chunks, 2 MiB
     # each from Argo); receiving and writing overlap (see tests/benchmarks).
     write_behind_chunks: int = 4

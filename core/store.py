@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
-from .transfer import run_bounded, write_behind
+from .transfer import read_ahead, run_bounded, write_behind
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -55,7 +55,11 @@ class ArtifactStore:
             return self._load_directory(key, members, dest)
 
     def open_stream(self, key: str) -> Iterator[bytes]:
-        """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go."""
+        """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go
+        (a few chunks ahead of the consumer, so reading and sending overlap)."""
+        return read_ahead(self._read_chunks(key), self.settings.read_ahead_chunks)
+
+    def _read_chunks(self, key: str) -> Iterator[bytes]:
         key = normalize_key(key)
         rpath = self._rpath(key)
         size = self.settings.stream_chunk_size

@@ -1,12 +1,12 @@
 """Moving data concurrently, in bounded memory: many objects at once with per-object
-failure reports, and one stream written while the next chunks arrive."""
+failure reports, and one stream written (or read) while the next chunks move."""
 
 from __future__ import annotations
 
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -75,3 +75,55 @@ def write_behind(write: Callable[[bytes], object], chunks: Iterable[bytes], dept
     if failed:
         raise failed[0]
     return written
+
+
+_END = object()
+
+
+def read_ahead(source: Iterator[bytes], depth: int) -> Iterator[bytes]:
+    """Yield what ``source`` yields, produced by a second thread up to ``depth`` items ahead.
+
+    Reading the next chunk from storage then overlaps with sending the previous one.
+    An exception of ``source`` is raised here, in order. When the consumer stops early
+    (the client went away), the producer stops after at most ``depth`` more items and
+    ``source`` is closed in its own thread, releasing the storage reader.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)  # wakes up to notice a consumer that left
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in source:
+                if not offer(item):
+                    break
+            else:
+                offer((_END, None))
+        except BaseException as exc:  # handed to the consumer
+            offer((_END, exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if type(item) is tuple and item[0] is _END:
+                if item[1] is not None:
+                    raise item[1]
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
