@@ -39,6 +39,11 @@ class ServerOptions:
     # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
     # Python may deliver late, before publishing the object (see servicer.SettledStream).
     save_stream_settle_seconds: float = 0.2
+    # glibc malloc arenas (0: glibc's default, 8 per core). Every thread that allocates
+    # gets its own arena by default, and each keeps the chunk buffers it freed: peak RSS of
+    # an S3 SaveStream of 256 MiB measured 169-178 MB with the default, 140-147 MB with 2
+    # (132-136 MB with 1), at the same speed.
+    malloc_arenas: int = 2
 
     @classmethod
     def from_env(cls) -> "ServerOptions":
@@ -50,7 +55,24 @@ class ServerOptions:
             save_stream_settle_seconds=float(
                 env.get("ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS", cls.save_stream_settle_seconds)
             ),
+            malloc_arenas=int(env.get("ARGO_ARTIFACT_DRIVER_MALLOC_ARENAS", cls.malloc_arenas)),
         )
+
+
+def limit_malloc_arenas(arenas: int) -> None:
+    """Cap glibc's malloc arenas (``MALLOC_ARENA_MAX``) before the server starts threads.
+
+    Does nothing for 0, or where the C library is not glibc."""
+    if arenas <= 0:
+        return
+    import ctypes
+
+    M_ARENA_MAX = -8  # from glibc's malloc.h
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # musl or another libc: leave it be
+        pass
 
 
 def prepare_socket(path: str) -> str:
@@ -93,6 +115,7 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
 def serve(socket_path: str, service: ArtifactService | None = None, options: ServerOptions | None = None) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
     options = options or ServerOptions.from_env()
+    limit_malloc_arenas(options.malloc_arenas)
     path = prepare_socket(socket_path)
     server, health_servicer = build_server(path, service or ArtifactService(), options)
     server.start()
