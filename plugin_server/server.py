@@ -39,6 +39,11 @@ class ServerOptions:
     # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
     # Python may deliver late, before publishing the object (see servicer.SettledStream).
     save_stream_settle_seconds: float = 0.2
+    # HTTP/2 flow-control window of one stream, in bytes: how much a client may send
+    # before the plugin has taken it (0: gRPC's own tuning, which lets the window grow
+    # with the stream: peak RSS of a file SaveStream of 2 GiB measured 106-182 MB with
+    # it, 81-85 MB with 4 MiB (as for 256 MiB), at the same speed).
+    stream_window_bytes: int = 4 * MiB
     # glibc malloc arenas (0: glibc's default, 8 per core). Every thread that allocates
     # gets its own arena by default, and each keeps the chunk buffers it freed: peak RSS of
     # an S3 SaveStream of 256 MiB measured 169-178 MB with the default, 140-147 MB with 2
@@ -56,6 +61,7 @@ class ServerOptions:
                 env.get("ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS", cls.save_stream_settle_seconds)
             ),
             malloc_arenas=int(env.get("ARGO_ARTIFACT_DRIVER_MALLOC_ARENAS", cls.malloc_arenas)),
+            stream_window_bytes=int(env.get("ARGO_ARTIFACT_DRIVER_STREAM_WINDOW_BYTES", cls.stream_window_bytes)),
         )
 
 
@@ -73,6 +79,13 @@ def limit_malloc_arenas(arenas: int) -> None:
         libc.mallopt(M_ARENA_MAX, arenas)
     except (OSError, AttributeError):  # musl or another libc: leave it be
         pass
+
+
+def _window_options(window: int) -> list[tuple[str, int]]:
+    if window <= 0:
+        return []
+    # a fixed window instead of bandwidth-delay probing, which grows it without bound
+    return [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", window)]
 
 
 def prepare_socket(path: str) -> str:
@@ -96,6 +109,7 @@ def build_server(socket_path: str, service: ArtifactService, options: ServerOpti
         options=[
             ("grpc.max_receive_message_length", options.max_receive_bytes),
             ("grpc.max_send_message_length", options.max_receive_bytes),
+            *_window_options(options.stream_window_bytes),
         ],
     )
     add_to_server(ArtifactServicer(service, options.save_stream_settle_seconds), server)

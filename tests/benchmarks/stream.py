@@ -4,6 +4,8 @@
   chunk size over the same kind of unix socket, through the same generated stub;
 * plain read: ``open().read(chunk)`` of the same file in this process.
 
+SaveStream is compared the same way with a bare server that parses and drops the frames.
+
 A sweep over chunk sizes (plugin and bare gRPC at each) is printed so the default chunk
 is chosen from measurements; ``ARGO_ARTIFACT_DRIVER_STREAM_CHUNK_SIZE`` sets it.
 """
@@ -20,7 +22,7 @@ from argo_artifact_driver.plugin_server.testing.plugin import Client
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess
 
 from harness import KiB, MiB, Report, Row, Servers, human, load, make_file, plugin, timed
-from transfer import drain_stream
+from transfer import check, drain_stream, file_chunks
 
 TARGET = 0.8
 SWEEP = (256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB, 3 * MiB)
@@ -74,10 +76,31 @@ def run(report: Report, servers: Servers, work: Path, size: int, repeat: int, sw
                        share, f">= {TARGET:.2f} of ceiling", share >= TARGET))
         report.add(Row("2 stream", f"file OpenStream {human(size)} vs plain read",
                        f"{size / p / MiB:.0f} MiB/s", f"plain read {size / f / MiB:.0f} MiB/s", f / p, "(context)", None))
+        save_vs_bare(report, work, store, bare, size, repeat)
         sweep(report, work, store, bare, min(size, sweep_size), repeat)
         store.fs.rm(store.path(key))
     finally:
         bare.stop()
+
+
+def save_stream_bare(bare: BareServer, src: Path) -> None:
+    check(bare.client.save_stream("", "bare", file_chunks(src)))
+
+
+def save_vs_bare(report: Report, work: Path, store, bare: BareServer, size: int, repeat: int) -> None:
+    """SaveStream to ``file`` against a bare server that parses and drops the same frames."""
+    src = make_file(work / "data" / f"object-{size}", size)
+    key = f"bench/{uuid.uuid4().hex}/save"
+    with plugin(work, name="stream-save") as (_, client):
+        p_t, b_t = [], []
+        for _ in range(repeat):
+            p_t.append(timed(lambda: check(client.save_stream(store.config, key, file_chunks(src)))))
+            b_t.append(timed(lambda: save_stream_bare(bare, src)))
+    p, b = statistics.median(p_t), statistics.median(b_t)
+    report.add(Row("2 stream", f"file SaveStream {human(size)} vs bare gRPC",
+                   f"{size / p / MiB:.0f} MiB/s ({p:.2f} s)", f"bare gRPC {size / b / MiB:.0f} MiB/s ({b:.2f} s)",
+                   b / p, "(context)", None))
+    store.fs.rm(store.path(key))
 
 
 def sweep(report: Report, work: Path, store, bare: BareServer, size: int, repeat: int) -> None:
