@@ -1,5 +1,5 @@
-# The two README commands: `make run` (install, then run the plugin on the local-disk
-# backend and show a round trip) and `make test` (install test needs, run the tests).
+# The README commands: `make run` (install, then run the plugin on the local-disk backend
+# and show a round trip), `make test` (install test needs, run the tests), `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -26,6 +26,12 @@ run: install
 test: install-test servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	cd $(EXAMPLE) && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
+
+# Performance benchmarks (tests/benchmarks/): figures next to same-run baselines, about
+# 10-15 minutes on 2 cores. Quicker: make bench BENCH_ARGS="--size 128MiB --files 200"
+BENCH_ARGS ?=
+bench: install-test
+	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 # Storage servers the tests start: moto, the GCS emulator and pyftpdlib come with the
 # test extra, wsgidav (WebDAV) with the example's test extra; Azurite from npm (pinned by

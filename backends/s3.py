@@ -37,6 +37,8 @@ _CONTROLLER_SIDE = (
     "the workflow controller expands it into plugin.key; put it next to 'configuration' in the "
     "artifact repository (plugin: {name: ..., keyFormat: ..., configuration: ...})"
 )
+#: Request bodies up to this size go out with their headers (see ``send_small_bodies_at_once``).
+SMALL_BODY_BYTES = 1024 * 1024
 
 
 class S3Backend(Backend):
@@ -148,8 +150,13 @@ class S3Backend(Backend):
                 "retries": {"mode": "standard", "total_max_attempts": self.settings.storage_max_attempts},
                 "connect_timeout": self.settings.storage_connect_timeout,
                 "read_timeout": self.settings.storage_read_timeout,
+                # botocore keeps at most 10 connections by default: without this, a
+                # directory transfer would queue behind the pool whatever its concurrency.
+                "max_pool_connections": max(10, self.settings.transfer_concurrency),
             },
-            default_block_size=self.settings.write_block_size,
+            # no default_block_size: streamed writes pass their own block size, and
+            # get_file would otherwise split a download into ranged GETs of that size
+            # (moto copies the whole object for each one: Load ran 2.4x slower).
             s3_additional_kwargs=self._encryption_kwargs(),
             # s3fs caches instances by constructor arguments, credentials included; a
             # rotated secret must give a fresh client, and a stale one must not linger.
@@ -158,8 +165,10 @@ class S3Backend(Backend):
         keys = self._static_keys()
         if self.options["roleARN"]:
             kwargs["session"] = _assume_role_session(self.options["roleARN"], keys, self.options["region"])
-        elif keys:
-            kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
+        else:
+            kwargs["session"] = sdk_session(self.scheme)
+            if keys:
+                kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
         fs = s3fs.S3FileSystem(**kwargs)
         # s3fs wraps every call in a retry loop of its own (class attribute, 5 attempts,
         # no jitter) on top of botocore's: 1 turns that loop off so attempts do not
@@ -314,6 +323,32 @@ def _assume_role_session(role_arn: str, keys: tuple[str, str, str | None] | None
             )
             return AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=self.METHOD)
 
-    session = aiobotocore_session.AioSession()
+    session = sdk_session()
     session.get_component("credential_provider").insert_before("env", AssumeRoleProvider())
     return session
+
+def sdk_session(scheme: str = "s3") -> Any:
+    """An aiobotocore session whose S3 clients send small uploads in one round trip.
+
+    botocore asks for ``Expect: 100-continue`` on every upload with a file-like body, and
+    aiohttp honours it: the body waits for the server's interim answer, so each small PUT
+    costs two round trips instead of one (measured: 110 ms instead of 60 ms behind 50 ms of
+    latency). For a small body, sending it at once costs less than the round trip saved.
+    """
+    session_module = require("aiobotocore.session", scheme=scheme, extra="s3")
+    session = session_module.AioSession()
+    # after botocore's own handler, which is registered for every S3 operation
+    session.get_component("event_emitter").register_last("before-call.s3", send_small_bodies_at_once)
+    return session
+
+
+def send_small_bodies_at_once(params: dict, **_: Any) -> None:
+    """botocore ``before-call`` handler: drop ``Expect: 100-continue`` for small bodies."""
+    from botocore.utils import determine_content_length
+
+    headers = params.get("headers", {})
+    if "Expect" not in headers:
+        return
+    length = determine_content_length(params.get("body"))
+    if length is not None and length <= SMALL_BODY_BYTES:
+        del headers["Expect"]

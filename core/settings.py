@@ -18,10 +18,17 @@ class Settings:
     stream_chunk_size: int = 1 * MiB
     # Buffer of one streamed write to storage (a multipart part on S3: at least 5 MiB).
     write_block_size: int = 8 * MiB
+    # OpenStream chunks read from storage ahead of the one being sent (memory: this many
+    # chunks); reading and sending overlap (see tests/benchmarks).
+    read_ahead_chunks: int = 2
+    # SaveStream chunks received but not yet written (memory: this many chunks, 2 MiB
+    # each from Argo); receiving and writing overlap (see tests/benchmarks).
+    write_behind_chunks: int = 4
     # Read block for stores without a streamed GET (fsspec's buffered file).
     read_block_size: int = 8 * MiB
-    # Objects transferred at once when a directory artifact is saved or loaded.
-    transfer_concurrency: int = 8
+    # Objects transferred at once when a directory artifact is saved or loaded: small
+    # objects behind latency need many requests in flight (sweep in tests/benchmarks).
+    transfer_concurrency: int = 32
     # Storage SDK time-outs (seconds): connecting, and waiting for the next bytes of a
     # response. A stalled store fails a request after this, and the SDK retries it.
     storage_connect_timeout: int = 5

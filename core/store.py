@@ -13,13 +13,13 @@ import logging
 import os
 import shutil
 import uuid
-from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
 from .backend import is_partial_name
 from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
-from .transfer import RetryPolicy, run_bounded, with_retries
+from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -36,12 +36,15 @@ class Store(Protocol):
     scheme: str
 
     def describe(self) -> str: ...
-    def load(self, key: str, path: str) -> int: ...
-    def open_stream(self, key: str) -> Iterator[bytes]: ...
+    def load(self, key: str, path: str, deadline: Deadline = NO_DEADLINE) -> int: ...
+    def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]: ...
     def list_objects(self, key: str) -> list[str]: ...
     def is_directory(self, key: str) -> bool: ...
-    def save(self, path: str, key: str) -> int: ...
-    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int: ...
+    def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int: ...
+    def save_stream(
+        self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE,
+        before_publish: Callable[[], None] | None = None,
+    ) -> int: ...
     def delete(self, key: str) -> int: ...
 
 
@@ -80,7 +83,11 @@ class ArtifactStore:
             return self._load_directory(key, members, dest, deadline)
 
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
-        """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go."""
+        """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go
+        (a few chunks ahead of the consumer, so reading and sending overlap)."""
+        return read_ahead(self._read_chunks(key, deadline), self.settings.read_ahead_chunks)
+
+    def _read_chunks(self, key: str, deadline: Deadline) -> Iterator[bytes]:
         key = normalize_key(key)
         rpath = self._rpath(key)
         size = self.settings.stream_chunk_size
@@ -143,18 +150,34 @@ class ArtifactStore:
         with self._translated(key):
             return self._upload(src, rpath, deadline, f"saving {self._what(key)}")
 
-    def save_stream(self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE) -> int:
-        """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short."""
+    def save_stream(
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        deadline: Deadline = NO_DEADLINE,
+        before_publish: Callable[[], None] | None = None,
+    ) -> int:
+        """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short.
+
+        Chunks are written behind the stream (receiving the next one overlaps with writing
+        the last), in bounded memory. ``before_publish`` runs once everything is written
+        but not yet visible; if it raises, nothing is published (the gRPC edge uses it to
+        confirm the client really finished)."""
         key = normalize_key(key)
         rpath = self._rpath(key)
         what = f"saving {self._what(key)}"
-        written = 0
+
         with self._translated(key):
             with self.backend.open_writer(self.backend.filesystem, rpath) as f:
-                for chunk in chunks:
+
+                def write(chunk: bytes) -> None:
                     deadline.check(what)
                     f.write(chunk)
-                    written += len(chunk)
+
+                written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                if before_publish is not None:
+                    f.close()  # the last part is written to storage, not yet published
+                    before_publish()
                 deadline.check(what)  # the writer publishes on leaving this block
         return written
 

@@ -16,8 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from ..core.service import ArtifactService
 from . import artifact_pb2 as pb
-from . import artifact_pb2_grpc as pb_grpc
-from .servicer import ArtifactServicer
+from .servicer import ArtifactServicer, add_to_server
 
 log = logging.getLogger("argo_artifact_driver")
 
@@ -38,12 +37,22 @@ class ServerOptions:
     # clients that send up to Go's 4 MiB default.
     max_receive_bytes: int = 8 * MiB
     # After a SaveStream's last frame, how long to wait for a cancellation that gRPC
-    # Python may deliver late, before publishing the object (see servicer._stream_chunks).
+    # Python may deliver late, before publishing the object (see servicer.SettledStream).
     save_stream_settle_seconds: float = 0.2
     # When the server stops at once (second signal, or the grace period is over), how
     # long calls still running get to clean up (abort multipart uploads, remove
     # temporary files) before the process exits anyway.
     abort_seconds: float = 5.0
+    # HTTP/2 flow-control window of one stream, in bytes: how much a client may send
+    # before the plugin has taken it (0: gRPC's own tuning, which lets the window grow
+    # with the stream: peak RSS of a file SaveStream of 2 GiB measured 106-182 MB with
+    # it, 81-85 MB with 4 MiB (as for 256 MiB), at the same speed).
+    stream_window_bytes: int = 4 * MiB
+    # glibc malloc arenas (0: glibc's default, 8 per core). Every thread that allocates
+    # gets its own arena by default, and each keeps the chunk buffers it freed: peak RSS of
+    # an S3 SaveStream of 256 MiB measured 169-178 MB with the default, 140-147 MB with 2
+    # (132-136 MB with 1), at the same speed.
+    malloc_arenas: int = 2
 
     @classmethod
     def from_env(cls) -> "ServerOptions":
@@ -56,7 +65,32 @@ class ServerOptions:
                 env.get("ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS", cls.save_stream_settle_seconds)
             ),
             abort_seconds=float(env.get("ARGO_ARTIFACT_DRIVER_ABORT_SECONDS", cls.abort_seconds)),
+            malloc_arenas=int(env.get("ARGO_ARTIFACT_DRIVER_MALLOC_ARENAS", cls.malloc_arenas)),
+            stream_window_bytes=int(env.get("ARGO_ARTIFACT_DRIVER_STREAM_WINDOW_BYTES", cls.stream_window_bytes)),
         )
+
+
+def limit_malloc_arenas(arenas: int) -> None:
+    """Cap glibc's malloc arenas (``MALLOC_ARENA_MAX``) before the server starts threads.
+
+    Does nothing for 0, or where the C library is not glibc."""
+    if arenas <= 0:
+        return
+    import ctypes
+
+    M_ARENA_MAX = -8  # from glibc's malloc.h
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # musl or another libc: leave it be
+        pass
+
+
+def _window_options(window: int) -> list[tuple[str, int]]:
+    if window <= 0:
+        return []
+    # a fixed window instead of bandwidth-delay probing, which grows it without bound
+    return [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", window)]
 
 
 def prepare_socket(path: str) -> str:
@@ -82,10 +116,11 @@ def build_server(
         options=[
             ("grpc.max_receive_message_length", options.max_receive_bytes),
             ("grpc.max_send_message_length", options.max_receive_bytes),
+            *_window_options(options.stream_window_bytes),
         ],
     )
     servicer = ArtifactServicer(service, options.save_stream_settle_seconds)
-    pb_grpc.add_ArtifactServiceServicer_to_server(servicer, server)
+    add_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE_NAME):
@@ -102,6 +137,7 @@ def build_server(
 def serve(socket_path: str, service: ArtifactService | None = None, options: ServerOptions | None = None) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
     options = options or ServerOptions.from_env()
+    limit_malloc_arenas(options.malloc_arenas)
     path = prepare_socket(socket_path)
     server, health_servicer, servicer = build_server(path, service or ArtifactService(), options)
     server.start()

@@ -107,32 +107,91 @@ class InFlight:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
+def encode_data_message(chunk: bytes) -> bytes:
+    """``OpenStreamResponse(data=chunk)`` in its wire form, byte for byte what protobuf
+    writes (field 1, length-delimited; proto3 leaves the defaults out).
+
+    Building the message and serialising it copies the chunk twice and took as long as
+    the transport itself (0.8 ms per MiB measured here); this is one copy."""
+    size, head = len(chunk), bytearray(b"\x0a")
+    while size > 0x7F:
+        head.append((size & 0x7F) | 0x80)
+        size >>= 7
+    head.append(size)
+    return bytes(head) + chunk
+
+
+def _serialize_open_stream_response(message: pb.OpenStreamResponse | bytes) -> bytes:
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
+def add_to_server(servicer: "ArtifactServicer", server: grpc.Server) -> None:
+    """Register ``servicer`` with the generated handlers, except that OpenStream data
+    messages arrive already encoded (see :func:`encode_data_message`)."""
+    handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    class Collect:  # receives what the generated function would register
+        def add_generic_rpc_handlers(self, generic: Any) -> None:
+            pass
+
+        def add_registered_method_handlers(self, service: str, methods: dict) -> None:
+            handlers.update(methods)
+
+    pb_grpc.add_ArtifactServiceServicer_to_server(servicer, Collect())
+    handlers["OpenStream"] = grpc.unary_stream_rpc_method_handler(
+        servicer.OpenStream,
+        request_deserializer=pb.OpenStreamRequest.FromString,
+        response_serializer=_serialize_open_stream_response,
+    )
+    service = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    server.add_registered_method_handlers(service, handlers)
+
+
 class StreamBroken(Cancelled):
     pass
 
 
-def _stream_chunks(
-    first: pb.SaveStreamArtifactRequest,
-    rest: Iterator[pb.SaveStreamArtifactRequest],
-    context: grpc.ServicerContext,
-    settle_seconds: float,
-) -> Iterator[bytes]:
-    """The chunks of a SaveStream, raising at the end if the client did not finish it.
+class SettledStream:
+    """The chunks of a SaveStream, and a check that the client really finished it.
 
     gRPC Python reports a client that cancels mid-stream (what Argo's driver does when
     its reader fails) as a clean end of stream until its completion queue delivers the
     cancellation; measured here at up to ~50 ms under CPU load. Publishing a truncated
-    artifact is the worst outcome, so after the last frame we wait up to
-    ``settle_seconds`` for the call to terminate before letting the writer commit.
+    artifact is the worst outcome, so :meth:`confirm` (called by the store just before
+    it publishes) waits until ``settle_seconds`` after the last frame for the call to
+    terminate. The wait overlaps with writing the last part to storage, which the store
+    does between the end of the chunks and ``confirm``.
     """
-    terminated = threading.Event()
-    if not context.add_callback(terminated.set):
-        terminated.set()  # already terminated
-    for frame in itertools.chain([first], rest):
-        if frame.chunk:
-            yield frame.chunk
-    if terminated.wait(settle_seconds) or not context.is_active():
-        raise StreamBroken("the client ended the stream before it was complete")
+
+    def __init__(
+        self,
+        first: pb.SaveStreamArtifactRequest,
+        rest: Iterator[pb.SaveStreamArtifactRequest],
+        context: grpc.ServicerContext,
+        settle_seconds: float,
+    ) -> None:
+        self._frames = itertools.chain([first], rest)
+        self._context = context
+        self._settle_seconds = settle_seconds
+        self._ended_at: float | None = None
+        self._terminated = threading.Event()
+        if not context.add_callback(self._terminated.set):
+            self._terminated.set()  # already terminated
+
+    def __iter__(self) -> Iterator[bytes]:
+        for frame in self._frames:
+            if frame.chunk:
+                yield frame.chunk
+        self._ended_at = time.monotonic()
+
+    def confirm(self) -> None:
+        """Raise :class:`StreamBroken` unless the client ended the stream cleanly."""
+        if self._ended_at is None:
+            raise StreamBroken("the client ended the stream before it was complete")
+        left = self._ended_at + self._settle_seconds - time.monotonic()
+        if self._terminated.wait(max(left, 0.0)) or not self._context.is_active():
+            raise StreamBroken("the client ended the stream before it was complete")
 
 
 class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
@@ -192,7 +251,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     def GetCapabilities(self, request: pb.GetCapabilitiesRequest, context: grpc.ServicerContext) -> pb.GetCapabilitiesResponse:
         return pb.GetCapabilitiesResponse(supports_save_stream=True)
 
-    def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse]:
+    def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse | bytes]:
         call = Call("OpenStream")
         chunks: Iterator[bytes] | None = None
         track = self.in_flight.track()
@@ -205,7 +264,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
                     call.log("cancelled")
                     return
                 call.bytes += len(chunk)
-                yield pb.OpenStreamResponse(data=chunk)
+                yield encode_data_message(chunk)
         except GeneratorExit:  # gRPC closes the generator when the client cancels
             call.log("cancelled")
             raise
@@ -232,8 +291,10 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
             if first is None or not first.HasField("output_artifact"):
                 raise BadRequest("the first SaveStream message must carry output_artifact")
             store = self._store(first.output_artifact, call)
-            chunks = _stream_chunks(first, request_iterator, context, self.save_stream_settle_seconds)
-            call.bytes = store.save_stream(first.output_artifact.plugin.key, chunks, self.deadline(context))
+            stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
+            call.bytes = store.save_stream(
+                first.output_artifact.plugin.key, stream, self.deadline(context), before_publish=stream.confirm
+            )
         except Exception as exc:
             outcome, message = _failure_message(call, exc)
             if not context.is_active():

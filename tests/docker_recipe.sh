@@ -21,8 +21,9 @@ chmod 755 "$work"
     -c "$repo/constraints.txt" "argo-artifact-driver[all]"
 chmod -R a+rX "$work/venv"
 
-id plugin >/dev/null 2>&1 || useradd --uid 8737 --no-create-home --home-dir /nonexistent plugin
-run_as_plugin() { runuser -u plugin -- env -i PATH=/usr/bin:/bin HOME=/nonexistent "$@"; }
+id plugin >/dev/null 2>&1 || useradd --uid 8737 --user-group --no-create-home --home-dir /nonexistent plugin
+# setpriv execs the command as uid 8737 (runuser would stay in between and not pass SIGTERM on)
+run_as_plugin() { setpriv --reuid="$(id -u plugin)" --regid="$(id -g plugin)" --clear-groups -- env -i PATH=/usr/bin:/bin HOME=/nonexistent "$@"; }
 
 tmp=$(mktemp -d /tmp/recipe-XXXXXX)
 chmod 1777 "$tmp"

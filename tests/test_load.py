@@ -46,14 +46,15 @@ def load_plugin(work_dir, plugin_env):
     assert proc.stop() == 0
 
 
-def round_trips(socket_path, config: str, worker: int, rounds: int, tmp) -> tuple[int, int]:
+def round_trips(socket_path, store, worker: int, rounds: int, tmp) -> tuple[int, int]:
     """(round trips verified, bytes verified) for one client with its own channel."""
     client = Client(socket_path)
+    config = store.config
     rng = random.Random(worker)
     verified = volume = 0
     try:
         for i in range(rounds):
-            data = rng.randbytes(rng.randrange(MAX_SIZE))
+            data = store.payload(rng.randbytes(rng.randrange(MAX_SIZE)))
             key = f"load/{worker}/{i}"
             src = tmp / f"src-{worker}-{i}"
             src.write_bytes(data)
@@ -74,19 +75,19 @@ def round_trips(socket_path, config: str, worker: int, rounds: int, tmp) -> tupl
     return verified, volume
 
 
-def run(socket_path, config: str, rounds: int, tmp) -> tuple[int, int]:
+def run(socket_path, store, rounds: int, tmp) -> tuple[int, int]:
     with ThreadPoolExecutor(CLIENTS) as pool:
-        results = list(pool.map(lambda w: round_trips(socket_path, config, w, rounds, tmp), range(CLIENTS)))
+        results = list(pool.map(lambda w: round_trips(socket_path, store, w, rounds, tmp), range(CLIENTS)))
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
 def test_64_clients_20_round_trips_each(load_plugin, store, tmp_path):
     pid = load_plugin.proc.pid
-    run(load_plugin.socket_path, store.config, 1, tmp_path)  # warm-up at full concurrency
+    run(load_plugin.socket_path, store, 1, tmp_path)  # warm-up at full concurrency
     time.sleep(1)
     before = usage(pid)
     started = time.monotonic()
-    verified, volume = run(load_plugin.socket_path, store.config, ROUNDS, tmp_path)
+    verified, volume = run(load_plugin.socket_path, store, ROUNDS, tmp_path)
     elapsed = time.monotonic() - started
     assert verified == CLIENTS * ROUNDS
 

@@ -77,3 +77,14 @@ def test_service_methods():
         for m in service.methods
     }
     assert actual == RPCS
+
+
+@pytest.mark.parametrize("size", [1, 127, 128, 16383, 16384, 1024 * 1024, 3 * 1024 * 1024 + 5])
+def test_pre_encoded_open_stream_data_is_what_protobuf_writes(size):
+    """OpenStream sends data messages it encoded itself (one copy instead of two); they
+    must be byte for byte the protobuf encoding, so every client decodes them."""
+    from argo_artifact_driver.plugin_server.servicer import encode_data_message
+
+    chunk = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    assert encode_data_message(chunk) == pb.OpenStreamResponse(data=chunk).SerializeToString()
+    assert pb.OpenStreamResponse.FromString(encode_data_message(chunk)).data == chunk

@@ -31,6 +31,11 @@ class StoreUnderTest:
         self.fs = fs
         self.root = root.rstrip("/")
 
+    def payload(self, data: bytes) -> bytes:
+        """``data`` as this store's test server can hold it unchanged. Real stores hold any
+        bytes; an emulator with a known defect says so here, once, for every test."""
+        return data
+
     def path(self, key: str) -> str:
         return posixpath.join(self.root, key)
 
@@ -102,6 +107,12 @@ class GCSStore(StoreUnderTest):
     """A bucket on a GCS emulator, seen through gcsfs (anonymous, as emulators expect)."""
 
     scheme = "gcs"
+
+    def payload(self, data: bytes) -> bytes:
+        # gcp-storage-emulator drops a trailing b"\r" from a multipart upload (gcsfs sends
+        # small objects that way): reproduced with gcsfs alone, no plugin involved, so it
+        # is the emulator's defect. Real GCS keeps every byte.
+        return data[:-1] + b"\n" if data.endswith(b"\r") else data
 
     def __init__(self, endpoint: str, bucket: str) -> None:
         from gcsfs.core import GCSFileSystem  # the class without the gRPC bucket probe

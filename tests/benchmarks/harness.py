@@ -1,0 +1,161 @@
+"""What every benchmark shares: the stores (real servers), the plugin process, timing, the table.
+
+Stores come from the exported test harness (``StoreUnderTest``); a store server is started
+here by the pid we own and stopped at the end. Adding a store to every benchmark is one
+entry in :data:`STORE_STARTERS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from argo_artifact_driver.plugin_server.testing.plugin import Client, PluginProcess
+from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
+from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+# Credentials of the throwaway moto server; the plugin finds them through the AWS SDK chain.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+os.environ.update(AWS_ENV)
+
+
+class Servers:
+    """Storage servers started on demand, once per run, stopped by pid at exit."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self._procs: list[ManagedProcess] = []
+        self._moto: str | None = None
+
+    def moto(self) -> str:
+        """``host:port`` of a moto S3 server."""
+        if self._moto is None:
+            port = free_port()
+            proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], self.work)
+            self._procs.append(proc)
+            proc.wait_until(lambda: port_open(port))
+            self._moto = f"127.0.0.1:{port}"
+        return self._moto
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            proc.stop()
+
+
+#: scheme -> how to get a configured store on this run's servers. One line per store.
+STORE_STARTERS: dict[str, Callable[[Servers], StoreUnderTest]] = {
+    "file": lambda servers: FileStore(servers.work / "file-store"),
+    "s3": lambda servers: S3Store(servers.moto(), "bench"),
+}
+
+
+@contextlib.contextmanager
+def plugin(work: Path, env: dict[str, str] | None = None, name: str = "plugin") -> Iterator[tuple[PluginProcess, Client]]:
+    """A fresh plugin process (its console script, a unix socket) and a client."""
+    sock = work / "sockets" / name / "socket"
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    proc = PluginProcess(sock, work, env={**AWS_ENV, **(env or {})}, name=name)
+    client = proc.client()
+    try:
+        yield proc, client
+    finally:
+        client.close()
+        proc.stop()
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def median_time(action: Callable[[], object], repeat: int, before: Callable[[], object] | None = None) -> float:
+    """Median wall time of ``action`` over ``repeat`` runs (``before`` runs untimed first)."""
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        times.append(timed(action))
+    return statistics.median(times)
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f}/{five:.2f}"
+
+
+def human(n: float) -> str:
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n:g} B"
+
+
+def make_file(path: Path, size: int) -> Path:
+    """A file of ``size`` pseudo-random bytes (incompressible, cheap to make)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.stat().st_size == size:
+        return path
+    block = os.urandom(4 * MiB)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            f.write(block[: min(left, len(block))])
+            left -= len(block)
+    return path
+
+
+@dataclass
+class Row:
+    bench: str
+    case: str
+    figure: str  # what we measured, formatted
+    baseline: str  # what we compare it with, formatted, measured in the same run
+    ratio: float | None  # figure / baseline, in the target's sense
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        print(f"  {row.case}: {row.figure} vs {row.baseline} -> {_ratio(row.ratio)} "
+              f"(target {row.target}: {_met(row.met)}) [{load()}] {row.note}", flush=True)
+
+    def table(self) -> str:
+        head = ("bench", "case", "plugin", "baseline (same run)", "ratio", "target", "met")
+        lines = [head] + [(r.bench, r.case, r.figure, r.baseline, _ratio(r.ratio), r.target, _met(r.met)) for r in self.rows]
+        widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+        out = []
+        for n, line in enumerate(lines):
+            out.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths)) + " |")
+            if n == 0:
+                out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        return "\n".join(out)
+
+
+def _ratio(r: float | None) -> str:
+    return "-" if r is None else f"{r:.2f}"
+
+
+def _met(m: bool | None) -> str:
+    return "-" if m is None else ("yes" if m else "NO")

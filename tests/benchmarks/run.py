@@ -1,0 +1,86 @@
+"""Run the performance benchmarks and print every figure next to its same-run baseline.
+
+    .venv/bin/python tests/benchmarks/run.py [--size 1GiB] [--repeat 3] [--only 1,2,3,4,5]
+
+No figure is asserted: each row says whether its target is met. Timings on a shared
+machine are noisy, so each figure is a median and the load average is printed with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import GiB, KiB, MiB, STORE_STARTERS, Report, Servers, load  # noqa: E402
+
+UNITS = {"k": KiB, "kib": KiB, "m": MiB, "mib": MiB, "g": GiB, "gib": GiB, "": 1, "b": 1}
+
+
+def size(text: str) -> int:
+    t = text.strip().lower()
+    digits = t.rstrip("kmgib")
+    return int(float(digits) * UNITS[t[len(digits):]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=size, default=GiB, help="object size for (1) and (2) (default 1GiB)")
+    p.add_argument("--repeat", type=int, default=3, help="repetitions; figures are medians (default 3)")
+    p.add_argument("--stores", default=",".join(STORE_STARTERS), help=f"stores for (1) and (4) (default {','.join(STORE_STARTERS)})")
+    p.add_argument("--only", default="1,2,3,4,5", help="which benchmarks (default all)")
+    p.add_argument("--files", type=int, default=1000, help="files in the directory of (3) (default 1000)")
+    p.add_argument("--file-size", type=size, default=4 * KiB, help="size of each file of (3) (default 4KiB)")
+    p.add_argument("--latency-ms", type=float, default=50, help="latency the proxy of (3) adds per request (default 50)")
+    p.add_argument("--concurrency-sweep", default="4,8,16,32", help="transfer concurrencies tried in (3); '' for none")
+    p.add_argument("--rss-sizes", default="256MiB,2GiB", help="object sizes for (4) (default 256MiB,2GiB)")
+    p.add_argument("--rss-stores", default="file,s3", help="stores for (4) (default file,s3)")
+    p.add_argument("--sweep-size", type=size, default=256 * MiB, help="object size of the chunk sweep in (2)")
+    p.add_argument("--work", help="working directory (default: a temporary one, removed afterwards)")
+    args = p.parse_args(argv)
+
+    only = {int(x) for x in args.only.split(",") if x}
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="argo-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+          f"{platform.python_version()}; {load()} at start")
+    started = time.monotonic()
+    servers = Servers(work)
+    report = Report()
+    try:
+        if 1 in only:
+            import transfer
+            transfer.run(report, servers, work, args.stores.split(","), args.size, args.repeat)
+        if 2 in only:
+            import stream
+            stream.run(report, servers, work, args.size, args.repeat, args.sweep_size)
+        if 3 in only:
+            import many_files
+            sweep = tuple(int(x) for x in args.concurrency_sweep.split(",") if x)
+            many_files.run(report, servers, work, args.files, args.file_size, args.latency_ms, args.repeat, sweep)
+        if 4 in only:
+            import memory
+            memory.run(report, servers, work, args.rss_stores.split(","), [size(s) for s in args.rss_sizes.split(",")])
+        if 5 in only:
+            import startup
+            startup.run(report, servers, work, max(args.repeat, 5))
+    finally:
+        servers.stop()
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(report.table())
+    missed = [r for r in report.rows if r.met is False]
+    print(f"\n{len(report.rows)} figures, {len(missed)} targets missed; {time.monotonic() - started:.0f} s; {load()} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
