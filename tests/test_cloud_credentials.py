@@ -5,7 +5,9 @@ Secrets reach the plugin as files in a mounted-style directory
 (``ARGO_ARTIFACT_DRIVER_SECRETS_DIR``); its environment holds no Azure key, so a
 successful Azure call proves the referenced secret was used. The GCS emulator is
 anonymous (and the plugin never sends a key over plain HTTP), so the GCS cases prove
-that the key is read and validated, and that ``check --resolve`` says what is used. At
+that the key is read and validated, and that ``check --resolve`` says what is used; an
+HTTPS stand-in for Google's token endpoint in front of the emulator
+(:mod:`google_front`) shows the key signing the token request of a real call. At
 the end the plugin's log and every error seen here are scanned for the secret values.
 """
 
@@ -25,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 from argo_artifact_driver.plugin_server.testing.servers import GCS_EMULATOR_ENV
 from argo_artifact_driver.plugin_server.testing.stores import AZURITE_KEY, AzureStore, GCSStore
+from google_front import ACCESS_TOKEN, GoogleFront
+from tlsutil import make_ca
 
 WRONG_AZURE_KEY = base64.b64encode(b"wrong-azure-key-5e1f" * 3).decode()
 NOT_BASE64_KEY = "not base64 at all! 7c2a"
@@ -32,13 +36,11 @@ SA_EMAIL = "argo-artifacts@my-project.iam.gserviceaccount.com"
 _errors: list[str] = []
 
 
-def _private_key_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-PRIVATE_KEY = _private_key_pem()
+_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PRIVATE_KEY = _RSA_KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode()
+PUBLIC_KEY = _RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
 PRIVATE_KEY_ID = uuid.uuid4().hex
 SERVICE_ACCOUNT = {  # the shape of a key downloaded from Google Cloud
     "type": "service_account", "project_id": "my-project", "private_key_id": PRIVATE_KEY_ID,
@@ -47,7 +49,7 @@ SERVICE_ACCOUNT = {  # the shape of a key downloaded from Google Cloud
 }
 # A line of the key's body: what a leaked key would show.
 PRIVATE_KEY_LINE = PRIVATE_KEY.splitlines()[5]
-SECRET_VALUES = (AZURITE_KEY, WRONG_AZURE_KEY, NOT_BASE64_KEY, PRIVATE_KEY_LINE, PRIVATE_KEY_ID)
+SECRET_VALUES = (AZURITE_KEY, WRONG_AZURE_KEY, NOT_BASE64_KEY, PRIVATE_KEY_LINE, PRIVATE_KEY_ID, "front-door-token-3b7e")
 
 
 def _write(path: Path, data: str) -> None:
@@ -70,9 +72,20 @@ def secrets_dir(work_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(secrets_dir: Path) -> dict[str, str]:
-    """The plugin's environment: no Azure key and no Google credentials of its own."""
+def front_ca(work_dir: Path):
+    ca = make_ca(work_dir / "google-front-ca", "google-front")
+    (work_dir / "google-front-ca" / "ca.pem").write_bytes(ca.ca_pem)
+    return ca
+
+
+@pytest.fixture(scope="module")
+def env(secrets_dir: Path, front_ca, work_dir: Path) -> dict[str, str]:
+    """The plugin's environment: no Azure key and no Google credentials of its own; it
+    trusts the stand-in's CA (aiohttp through SSL_CERT_FILE, google-auth's requests
+    through REQUESTS_CA_BUNDLE)."""
+    ca_file = str(work_dir / "google-front-ca" / "ca.pem")
     return {
+        "SSL_CERT_FILE": ca_file, "REQUESTS_CA_BUNDLE": ca_file,
         "AZURE_STORAGE_ACCOUNT_KEY": "", "AZURE_STORAGE_CONNECTION_STRING": "",
         "GOOGLE_APPLICATION_CREDENTIALS": "", "CLOUDSDK_CONFIG": str(secrets_dir / "no-gcloud"),
         "ARGO_ARTIFACT_DRIVER_SECRETS_DIR": str(secrets_dir),
@@ -112,6 +125,15 @@ def gcs_store(gcs_server) -> GCSStore:
 def _azure(store: AzureStore, secret: str = "azure-cred", extra: str = "") -> str:
     # Argo's AzureArtifactRepository fields, with `scheme: azure` added.
     return store.config + f"accountKeySecret:\n  name: {secret}\n  key: accountkey\n" + extra
+
+
+@pytest.fixture(scope="module")
+def google_front(gcs_server, front_ca, secrets_dir, gcs_store):
+    front = GoogleFront(front_ca, gcs_server.port, PUBLIC_KEY)
+    key = {**SERVICE_ACCOUNT, "token_uri": f"https://127.0.0.1:{front.port}/token"}
+    _write(secrets_dir / "gcs-front" / "serviceAccountKey", json.dumps(key))
+    yield front
+    front.stop()
 
 
 def _gcs(store: GCSStore, key: str = "serviceAccountKey", secret: str = "gcs-cred") -> str:
@@ -162,6 +184,15 @@ def test_azure_key_and_sdk_credentials_contradict(client, azure_store):
 def test_gcs_service_account_key_is_validated_and_not_sent_to_an_emulator(client, gcs_store, tmp_path):
     key = _roundtrip(client, _gcs(gcs_store), tmp_path)
     assert gcs_store.get(key) == b"artifact bytes"
+
+
+def test_gcs_service_account_key_signs_the_token_request_over_https(client, gcs_store, google_front, tmp_path):
+    config = (f"scheme: gcs\nbucket: keyed\nendpoint: https://127.0.0.1:{google_front.port}\n"
+              "serviceAccountKeySecret: {name: gcs-front, key: serviceAccountKey}\n")
+    key = _roundtrip(client, config, tmp_path)
+    assert gcs_store.get(key) == b"artifact bytes"
+    assert google_front.token_claims and google_front.token_claims[0]["iss"] == SA_EMAIL
+    assert google_front.authorizations and set(google_front.authorizations) == {f"Bearer {ACCESS_TOKEN}"}
 
 
 @pytest.mark.parametrize("key, expected", [
