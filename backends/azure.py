@@ -2,15 +2,18 @@
 
 Option names follow Argo's Azure artifact repository: ``endpoint``
 (``https://ACCOUNT.blob.core.windows.net``, or an emulator's
-``http://127.0.0.1:10000/devstoreaccount1``), ``container`` and ``useSDKCreds``.
+``http://127.0.0.1:10000/devstoreaccount1``), ``container``, ``accountKeySecret`` and
+``useSDKCreds``.
 
-Credentials, first match wins:
+Credentials, first match wins (``useSDKCreds`` and ``accountKeySecret`` together are
+refused: they contradict each other):
 
 1. ``useSDKCreds: true``: the Azure default credential chain (workload identity, managed
    identity, environment service principal, ...) through azure-identity;
-2. an account key: :class:`AzureCredentials` handed in by the caller (a resolved secret),
-   else ``AZURE_STORAGE_ACCOUNT_KEY`` in the plugin's environment;
-3. ``AZURE_STORAGE_CONNECTION_STRING`` in the plugin's environment.
+2. ``accountKeySecret``: the account's shared key, read from a Kubernetes secret, for
+   the account named by ``endpoint``;
+3. neither set: ``AZURE_STORAGE_ACCOUNT_KEY``, else ``AZURE_STORAGE_CONNECTION_STRING``,
+   in the plugin's environment.
 
 Anything else is a configuration error: a store must never be reached anonymously by
 accident.
@@ -18,6 +21,8 @@ accident.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 from dataclasses import dataclass
@@ -27,7 +32,7 @@ from urllib.parse import urlsplit
 from ..core.backend import Backend, _discard
 from ..core.errors import BadConfiguration
 from ..core.imports import require
-from ..core.options import Option
+from ..core.options import Option, secret_ref
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -61,6 +66,7 @@ class AzureBackend(Backend):
             help="the account's blob endpoint, e.g. https://ACCOUNT.blob.core.windows.net",
         ),
         "container": Option(str, required=True, help="the container holding artifacts"),
+        "accountKeySecret": secret_ref("the storage account's access key (shared key)"),
         "useSDKCreds": Option(bool, default=False, help="authenticate with the Azure default credential chain"),
     }
 
@@ -73,6 +79,11 @@ class AzureBackend(Backend):
             )
         if "/" in self.options["container"].strip("/"):
             raise BadConfiguration("'container' for scheme 'azure' must be a container name, without '/'")
+        if self.options["useSDKCreds"] and self.options["accountKeySecret"] is not None:
+            raise BadConfiguration(
+                "'useSDKCreds: true' and 'accountKeySecret' contradict each other: remove accountKeySecret to "
+                "use the Azure default credential chain, or useSDKCreds to use the account key"
+            )
 
     def account_name(self, environ: Mapping[str, str] | None = None) -> str:
         """The storage account: ``ACCOUNT.blob.core.windows.net`` (and sovereign clouds),
@@ -93,7 +104,56 @@ class AzureBackend(Backend):
         return name
 
     def create_filesystem(self) -> "AbstractFileSystem":
-        return self.filesystem_for(AzureCredentials.from_environment(os.environ))
+        # The base class rebuilds the filesystem (skip_instance_cache below: a new client)
+        # when the secret's value changes, so a rotated key is picked up.
+        return self.filesystem_for(self.credentials())
+
+    def credentials(self) -> AzureCredentials:
+        """The account key from ``accountKeySecret`` when set, else the environment's."""
+        resolved = self.secret("accountKeySecret")
+        if resolved is None:
+            return AzureCredentials.from_environment(os.environ)
+        key = resolved.text()
+        try:
+            ok = len(base64.b64decode(key, validate=True)) > 0
+        except binascii.Error:
+            ok = False
+        if not ok:  # the SDK would fail later with an obscure signing error
+            raise BadConfiguration(
+                f"the account key in {self.options['accountKeySecret']} is not base64; store the storage "
+                "account's access key (key1 or key2 in the portal) as it is shown"
+            )
+        return AzureCredentials(account_key=key)
+
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+        refused = isinstance(exc, (PermissionError, ClientAuthenticationError)) or (
+            isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
+        )
+        if not refused:
+            return exc
+        # A refused key says which secret it came from (never the value), so a person
+        # knows what to fix: the secret, not the container.
+        ref = self.options["accountKeySecret"]
+        hint = (f" (the account key comes from accountKeySecret, {ref}: check it holds a current key of "
+                f"account '{self.account_name()}')" if ref is not None else "")
+        return PermissionError(f"{_first_line(exc)}{hint}")
+
+    def credential_report(self) -> list[str]:
+        lines = super().credential_report()
+        if self.options["useSDKCreds"]:
+            lines.append("credentials: Azure default credential chain (azure-identity: environment, "
+                         "workload identity, managed identity, Azure CLI)")
+        elif self.options["accountKeySecret"] is not None:
+            self.credentials()  # validates the key's form
+            lines.append(f"credentials: account key of '{self.account_name()}' from accountKeySecret")
+        else:
+            found = AzureCredentials.from_environment(os.environ)
+            source = (ACCOUNT_KEY_ENV if found.account_key else CONNECTION_STRING_ENV if found.connection_string
+                      else "none found: requests would fail; set accountKeySecret or useSDKCreds")
+            lines.append(f"credentials: plugin environment, {source}")
+        return lines
 
     def filesystem_for(self, credentials: AzureCredentials) -> "AbstractFileSystem":
         """The filesystem authenticated as configured (``useSDKCreds``) or with ``credentials``."""
@@ -113,8 +173,9 @@ class AzureBackend(Backend):
         if credentials.connection_string:
             return adlfs.AzureBlobFileSystem(connection_string=credentials.connection_string, **common)
         raise BadConfiguration(
-            f"no credentials for {self.describe()}: set 'useSDKCreds: true' to use the Azure default "
-            f"credential chain, or give the plugin {ACCOUNT_KEY_ENV} or {CONNECTION_STRING_ENV}"
+            f"no credentials for {self.describe()}: set 'accountKeySecret' to a secret holding the account key, "
+            f"'useSDKCreds: true' to use the Azure default credential chain, or give the plugin "
+            f"{ACCOUNT_KEY_ENV} or {CONNECTION_STRING_ENV}"
         )
 
     def _account_host(self) -> str:
@@ -147,3 +208,9 @@ class AzureBackend(Backend):
 
             with contextlib.suppress(Exception):
                 sync(f.fs.loop, client.close, timeout=10)
+
+
+def _first_line(exc: BaseException) -> str:
+    # azure-core's messages run on with the whole XML error body; the first line says it.
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,15 +1,24 @@
 """``scheme: gcs``: Google Cloud Storage through gcsfs.
 
-Option names follow Argo's GCS artifact repository (``bucket``). Credentials are Google's
-Application Default Credentials: ``GOOGLE_APPLICATION_CREDENTIALS``, workload identity or
-the metadata server, the same chain Argo uses when no ``serviceAccountKeySecret`` is set.
-An ``endpoint`` selects an emulator (plain ``http://``: anonymous access, as emulators
-expect and because no token should cross an unencrypted link) or a private endpoint
-(``https://``: Application Default Credentials as usual).
+Option names follow Argo's GCS artifact repository (``bucket``, ``serviceAccountKeySecret``).
+Credentials, first match wins:
+
+1. ``serviceAccountKeySecret``: a Kubernetes secret holding a service-account JSON key (or
+   any credential file google-auth loads: ``authorized_user``, ``external_account``...);
+2. Google's Application Default Credentials: ``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's
+   application-default file, GKE workload identity or the VM's metadata server; the
+   chain Argo uses when no ``serviceAccountKeySecret`` is set.
+
+An ``endpoint`` selects an emulator (plain ``http://``) or a private endpoint
+(``https://``, credentials as above). An emulator is reached anonymously, as emulators
+expect and because no token may cross an unencrypted link: a configured
+``serviceAccountKeySecret`` is still read and validated there (so a broken secret shows
+up before production), but never used.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -17,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.backend import Backend, _discard
 from ..core.errors import BadConfiguration
 from ..core.imports import require
-from ..core.options import Option
+from ..core.options import Option, secret_ref
+from ..core.secrets import SecretRef
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -25,6 +35,11 @@ if TYPE_CHECKING:
 #: gcsfs >= 2026 probes every bucket's type over gRPC on first use; emulators do not
 #: answer and each call then hangs for a minute. Off for emulators.
 HNS_SUPPORT_ENV = "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"
+#: gcsfs's own scope for read-write access (its ``access="full_control"``).
+FULL_CONTROL_SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
+#: What a service-account key file must hold for google-auth to sign token requests.
+SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
+ADC_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 
 
 class GCSBackend(Backend):
@@ -36,6 +51,9 @@ class GCSBackend(Backend):
             str, help="URL of the GCS JSON API, e.g. http://127.0.0.1:9023 for an emulator; default Google's"
         ),
         "project": Option(str, help="the Google Cloud project (only needed to create or list buckets)"),
+        "serviceAccountKeySecret": secret_ref(
+            "a service-account JSON key; default: Application Default Credentials (workload identity...)"
+        ),
     }
 
     def validate(self) -> None:
@@ -60,11 +78,14 @@ class GCSBackend(Backend):
         # imported before the variable above was set).
         from gcsfs.core import GCSFileSystem
 
+        key = self.key_credentials()  # validated even for an emulator, see the module docstring
         kwargs: dict[str, Any] = {
-            "token": "anon" if self.is_emulator else "google_default",
+            "token": "anon" if self.is_emulator else key or "google_default",
             "block_size": self.settings.write_block_size,
             # A long-running server must not answer from a stale listing.
             "use_listings_cache": False,
+            # gcsfs caches instances by constructor arguments: a rotated key (the base
+            # class rebuilds the filesystem when the secret changes) must not get the old one.
             "skip_instance_cache": True,
         }
         if self.options["endpoint"]:
@@ -72,6 +93,47 @@ class GCSBackend(Backend):
         if self.options["project"]:
             kwargs["project"] = self.options["project"]
         return GCSFileSystem(**kwargs)
+
+    def key_credentials(self) -> Any:
+        """google-auth credentials from ``serviceAccountKeySecret``, or None when it is not set.
+
+        Raises :class:`BadConfiguration` naming the secret and key for anything unusable;
+        messages never quote the secret's content."""
+        resolved = self.secret("serviceAccountKeySecret")
+        if resolved is None:
+            return None
+        ref: SecretRef = self.options["serviceAccountKeySecret"]
+        info = _parse_key(resolved.value, ref)
+        require("gcsfs", scheme=self.scheme, extra="gcs")  # brings google-auth
+        import google.auth
+        from google.auth import exceptions as gexc
+
+        try:
+            return google.auth.load_credentials_from_dict(info, scopes=[FULL_CONTROL_SCOPE])[0]
+        except (gexc.GoogleAuthError, ValueError, KeyError, TypeError):
+            # google-auth's messages may quote fields; say what is wrong in our own words.
+            if info["type"] == "service_account":
+                raise BadConfiguration(
+                    f"the service-account key in {ref} cannot be loaded: its 'private_key' is not a PEM "
+                    "private key; download a new JSON key for the service account"
+                ) from None
+            raise BadConfiguration(
+                f"the credentials in {ref} (type {info['type']!r}) cannot be loaded by google-auth; "
+                "expected a service-account JSON key"
+            ) from None
+
+    def credential_report(self) -> list[str]:
+        lines = super().credential_report()
+        key = self.key_credentials()
+        if self.is_emulator:
+            unused = " (serviceAccountKeySecret is valid but not sent over plain HTTP)" if key is not None else ""
+            lines.append(f"credentials: none, anonymous access to the emulator at {self.options['endpoint']}{unused}")
+        elif key is not None:
+            who = getattr(key, "service_account_email", None)
+            lines.append("credentials: serviceAccountKeySecret" + (f", service account {who}" if who else ""))
+        else:
+            lines.append(f"credentials: Application Default Credentials, {_adc_source()}")
+        return lines
 
     def root(self) -> str:
         return self.options["bucket"].strip("/")
@@ -86,3 +148,41 @@ class GCSBackend(Backend):
         # thread. Nothing is published either way; an unfinished upload expires.
         f.closed = True  # never let the finaliser close (and so publish) it
         threading.Thread(target=_discard, args=(f,), name="gcs-discard", daemon=True).start()
+
+
+def _parse_key(value: bytes, ref: SecretRef) -> dict[str, Any]:
+    """The JSON key in the secret as a dict, checked for what google-auth needs."""
+    try:
+        info = json.loads(value)
+    except UnicodeDecodeError:
+        raise BadConfiguration(f"{ref} must hold a JSON service-account key, but it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:  # its message quotes no content, only a position
+        raise BadConfiguration(
+            f"{ref} must hold a JSON service-account key, but it is not JSON (line {exc.lineno}, "
+            f"column {exc.colno}); store the key file exactly as Google Cloud downloads it"
+        ) from None
+    if not isinstance(info, dict) or not isinstance(info.get("type"), str):
+        raise BadConfiguration(
+            f"{ref} must hold a JSON service-account key, an object with a 'type' field "
+            "(\"service_account\" for a key downloaded from Google Cloud)"
+        )
+    if info["type"] == "service_account":
+        missing = [f for f in SERVICE_ACCOUNT_FIELDS if not isinstance(info.get(f), str) or not info[f]]
+        if missing:
+            raise BadConfiguration(
+                f"the service-account key in {ref} lacks {', '.join(repr(f) for f in missing)}; "
+                "store the whole JSON key file as Google Cloud downloads it"
+            )
+    return info
+
+
+def _adc_source() -> str:
+    """Which link of Google's default chain would answer, found without a network call."""
+    path = os.environ.get(ADC_ENV)
+    if path:
+        return f"the file in {ADC_ENV} ({path}{'' if os.path.exists(path) else ', which does not exist'})"
+    config = os.environ.get("CLOUDSDK_CONFIG") or os.path.join(os.path.expanduser("~"), ".config", "gcloud")
+    well_known = os.path.join(config, "application_default_credentials.json")
+    if os.path.exists(well_known):
+        return f"gcloud's application-default file ({well_known})"
+    return "the metadata server (GKE workload identity or the VM's service account; not probed here)"
