@@ -15,21 +15,28 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import MiB, console_script
-from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
 
 
 def migrate_command(src: StoreUnderTest, dst: StoreUnderTest, *args: str) -> list[str]:
     return [console_script("argo-artifacts"), "migrate", "--from", src.config, "--to", dst.config, *args]
 
 
+def migrate_env(src: StoreUnderTest, dst: StoreUnderTest) -> dict[str, str]:
+    """The tool's environment: what each side's plugin needs (Azurite's account key, ...)."""
+    return {**os.environ, **src.plugin_env, **dst.plugin_env}
+
+
 def migrate(src: StoreUnderTest, dst: StoreUnderTest, *args: str) -> tuple[int, dict | None, str]:
     """Run the tool; return its exit code, its JSON summary (if any) and its stderr."""
-    proc = subprocess.run(migrate_command(src, dst, "--json", *args), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(migrate_command(src, dst, "--json", *args), capture_output=True, text=True, timeout=600,
+                          env=migrate_env(src, dst))
     lines = proc.stdout.strip().splitlines()
     return proc.returncode, (json.loads(lines[-1]) if lines else None), proc.stderr
 
@@ -52,15 +59,28 @@ def prefix() -> str:
     return f"mig-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(params=["file->s3", "s3->s3"])
+#: (source, destination) by label: each side a real server, seen through its own client.
+PAIRS: dict[str, Callable[[pytest.FixtureRequest, Path], tuple[StoreUnderTest, StoreUnderTest]]] = {
+    "file->s3": lambda r, d: (FileStore(d / "src"), S3Store(r.getfixturevalue("moto_endpoint"), "migrate-dst")),
+    "s3->s3": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        S3Store(r.getfixturevalue("moto_endpoint_b"), "migrate-dst"),
+    ),
+    "s3->azure": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        AzureStore(r.getfixturevalue("azurite_server").info["endpoint"], "migrate-dst"),
+    ),
+    "s3->gcs": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        GCSStore(r.getfixturevalue("gcs_server").info["endpoint"], "migrate-dst"),
+    ),
+}
+
+
+@pytest.fixture(params=list(PAIRS))
 def pair(request, tmp_path: Path) -> tuple[StoreUnderTest, StoreUnderTest]:
-    """(source, destination): local disk to moto, and moto to a second moto server."""
-    if request.param == "file->s3":
-        return FileStore(tmp_path / "src"), S3Store(request.getfixturevalue("moto_endpoint"), "migrate-dst")
-    return (
-        S3Store(request.getfixturevalue("moto_endpoint"), "migrate-src"),
-        S3Store(request.getfixturevalue("moto_endpoint_b"), "migrate-dst"),
-    )
+    """(source, destination) for each pair of real stores in :data:`PAIRS`."""
+    return PAIRS[request.param](request, tmp_path)
 
 
 @pytest.fixture
