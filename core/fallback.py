@@ -24,6 +24,7 @@ import contextlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from .backend import CompositeBackend
+from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, NotFound
 from .options import Option
 
@@ -77,13 +78,15 @@ class FallbackStore:
 
     # -- reads: primary, then fallback when the key is not there ---------------------
 
-    def load(self, key: str, path: str) -> int:
-        return self._read(key, lambda: self.primary.load(key, path), lambda: self.fallback.load(key, path))
+    def load(self, key: str, path: str, deadline: Deadline = NO_DEADLINE) -> int:
+        return self._read(key, lambda: self.primary.load(key, path, deadline), lambda: self.fallback.load(key, path, deadline))
 
-    def open_stream(self, key: str) -> Iterator[bytes]:
+    def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
         # A stream reports a missing key on its first read: open and read one chunk of
         # the primary before deciding, then pass the rest through.
-        yield from self._read(key, lambda: _opened(PRIMARY, self.primary, key), lambda: _opened(FALLBACK, self.fallback, key))
+        yield from self._read(
+            key, lambda: _opened(PRIMARY, self.primary, key, deadline), lambda: _opened(FALLBACK, self.fallback, key, deadline)
+        )
 
     def list_objects(self, key: str) -> list[str]:
         return self._read(key, lambda: self.primary.list_objects(key), lambda: self.fallback.list_objects(key), empty=True)
@@ -93,17 +96,19 @@ class FallbackStore:
 
     # -- writes: primary (and fallback with writeBoth); delete: both -----------------
 
-    def save(self, path: str, key: str) -> int:
-        written = _write(PRIMARY, self.primary.save, path, key)
+    def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int:
+        written = _write(PRIMARY, self.primary.save, path, key, deadline)
         if self.write_both:
-            self._copy_to_fallback(key, lambda: self.fallback.save(path, key))
+            self._copy_to_fallback(key, lambda: self.fallback.save(path, key, deadline))
         return written
 
-    def save_stream(self, key: str, chunks: Iterable[bytes]) -> int:
-        written = _write(PRIMARY, self.primary.save_stream, key, chunks)
+    def save_stream(self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE) -> int:
+        written = _write(PRIMARY, self.primary.save_stream, key, chunks, deadline)
         if self.write_both:
             # The stream can be read once: copy what the primary now holds, streamed.
-            self._copy_to_fallback(key, lambda: self.fallback.save_stream(key, self.primary.open_stream(key)))
+            self._copy_to_fallback(
+                key, lambda: self.fallback.save_stream(key, self.primary.open_stream(key, deadline), deadline)
+            )
         return written
 
     def delete(self, key: str) -> int:
@@ -177,10 +182,10 @@ def _write(side: str, action: Callable[..., T], *args: object) -> T:
         raise _label(side, exc) from None
 
 
-def _opened(side: str, store: "Store", key: str) -> Iterator[bytes]:
+def _opened(side: str, store: "Store", key: str, deadline: Deadline) -> Iterator[bytes]:
     """``store.open_stream(key)`` with its first chunk already read (so a missing key
     raises here, not in the middle of the caller's stream)."""
-    chunks = store.open_stream(key)
+    chunks = store.open_stream(key, deadline)
     try:
         first = next(chunks, None)
     except BaseException:
