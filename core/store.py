@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 from .backend import RenameOnCommit, is_partial_name
 from .deadline import NO_DEADLINE, Deadline
-from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
+from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
 from .transfer import RetryPolicy, run_bounded, with_retries
 
@@ -41,6 +41,7 @@ class Store(Protocol):
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]: ...
     def list_objects(self, key: str) -> list[str]: ...
     def is_directory(self, key: str) -> bool: ...
+    def check_root(self) -> None: ...
     def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int: ...
     def save_stream(self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE) -> int: ...
     def delete(self, key: str) -> int: ...
@@ -141,6 +142,19 @@ class ArtifactStore:
             else:
                 inventory.sizes[raw] = size
         return inventory
+
+    def check_root(self) -> None:
+        """Raise BadConfiguration when the store's root (its bucket or container) does not
+        exist, so that "no such key" can be told from "no such store"; a no-op on stores
+        whose writes create the root."""
+        if self.backend.root_created_by_writes:
+            return
+        fs = self.backend.filesystem
+        root = fs._strip_protocol(self.backend.root()).rstrip("/")
+        with self._translated(""):
+            missing = bool(root) and not fs.exists(root)
+        if missing:
+            raise BadConfiguration(f"{self.backend.describe()} does not exist: create it, or fix the configuration")
 
     # -- writes ----------------------------------------------------------------------
 
