@@ -79,6 +79,10 @@ class Backend(abc.ABC):
     #: next to ``scheme``). Unknown options are rejected with the closest known name;
     #: each option's ``help`` is shown by ``argo-artifacts check``.
     option_spec: ClassVar[Mapping[str, Option]] = {}
+    #: Whether writing a key creates the root (a directory on a file system). Where it
+    #: does not (a bucket, a container), a missing root is a configuration error, not an
+    #: empty store: see :meth:`ArtifactStore.check_root`.
+    root_created_by_writes: ClassVar[bool] = False
 
     def __init__(
         self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretResolver | None = None
@@ -289,6 +293,8 @@ class RenameOnCommit:
 
     Put it before :class:`Backend` in the bases (``class B(RenameOnCommit, Backend)``).
     A failed write removes the temporary file; the key keeps its previous content."""
+
+    root_created_by_writes = True  # file systems make the directories a write needs
 
     def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
         """Move the complete temporary file ``tmp`` over ``rpath``. Default: ``fs.mv``,

@@ -72,6 +72,7 @@ class FallbackStore:
         self.fallback = fallback
         self.write_both = write_both
         self.scheme = scheme
+        self._primary_root_seen = False
 
     def describe(self) -> str:
         return f"{self.primary.describe()} with fallback {self.fallback.describe()}"
@@ -97,6 +98,9 @@ class FallbackStore:
 
     def is_directory(self, key: str) -> bool:
         return self._read(key, lambda: self.primary.is_directory(key), lambda: self.fallback.is_directory(key), empty=True)
+
+    def check_root(self) -> None:
+        self.primary.check_root()
 
     # -- writes: primary (and fallback with writeBoth); delete: both -----------------
 
@@ -143,6 +147,7 @@ class FallbackStore:
                 return result
         except _Missing:
             pass
+        self._check_primary_root()
         try:
             return _on(FALLBACK, fallback)
         except _Missing as missing:
@@ -150,6 +155,14 @@ class FallbackStore:
                 f"key '{key}' was not found in the primary store ({self.primary.describe()}) "
                 f"nor in the fallback store ({self.fallback.describe()})"
             ) from missing.error
+
+    def _check_primary_root(self) -> None:
+        """A primary whose bucket is missing lacks every key: that is a misconfiguration
+        to report, not a reason to serve everything from the fallback. Checked on the first
+        miss, then remembered (this store lives as long as its configuration is cached)."""
+        if not self._primary_root_seen:
+            _on(PRIMARY, self.primary.check_root)
+            self._primary_root_seen = True
 
     def _copy_to_fallback(self, key: str, write: Callable[[], int]) -> None:
         try:

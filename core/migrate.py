@@ -68,10 +68,14 @@ class Item:
     key: str
     size: int
     dest_size: int | None  # None: absent at the destination
+    problem: str = ""  # why it cannot be copied at all (its name), reported as a failure
 
     @property
     def planned(self) -> str:
-        """What a dry run says: ``copy`` or ``compare`` (same size: decided by checksum)."""
+        """What a dry run says: ``copy``, ``compare`` (same size: decided by checksum) or
+        ``cannot``."""
+        if self.problem:
+            return "cannot"
         return "compare" if self.size == self.dest_size else "copy"
 
 
@@ -132,10 +136,13 @@ class Migration:
 
     def plan(self) -> list[Item]:
         """The source objects of this shard, sorted by key, with the destination's sizes
-        (two recursive listings; no object is read)."""
-        present = self.dest.inventory(self.prefix)
-        sizes = self.source.inventory(self.prefix)
-        return [Item(key, size, present.get(key)) for key, size in sorted(sizes.items()) if self.shard.owns(key)]
+        (two recursive listings; no object is read). Objects whose names no artifact key
+        can address are planned too, so that they are reported, never silently left."""
+        present = self.dest.inventory(self.prefix).sizes
+        source = self.source.inventory(self.prefix)
+        items = [Item(key, size, present.get(key)) for key, size in source.sizes.items()]
+        items += [Item(name, 0, None, f"not copied: {why}") for name, why in source.unaddressable.items()]
+        return sorted((item for item in items if self.shard.owns(item.key)), key=lambda item: item.key)
 
     def run(self, items: Iterable[Item], on_outcome: Callable[[Outcome], None] = lambda o: None) -> Summary:
         """Migrate ``items`` with at most ``workers`` at once; ``on_outcome`` is called in
@@ -166,6 +173,8 @@ class Migration:
 
     def migrate_one(self, item: Item) -> Outcome:
         """Copy one object unless the destination already holds the same bytes."""
+        if item.problem:
+            return Outcome(item, FAILED, reason=item.problem)
         try:
             if item.dest_size == item.size and self._digest(self.source, item.key) == self._digest(self.dest, item.key):
                 return Outcome(item, SKIPPED, item.size)

@@ -13,11 +13,12 @@ import logging
 import os
 import shutil
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
-from .backend import is_partial_name
+from .backend import RenameOnCommit, is_partial_name
 from .deadline import NO_DEADLINE, Deadline
-from .errors import ArtifactError, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
+from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
 from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
@@ -40,6 +41,7 @@ class Store(Protocol):
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]: ...
     def list_objects(self, key: str) -> list[str]: ...
     def is_directory(self, key: str) -> bool: ...
+    def check_root(self) -> None: ...
     def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int: ...
     def save_stream(
         self, key: str, chunks: Iterable[bytes], deadline: Deadline = NO_DEADLINE,
@@ -120,23 +122,46 @@ class ArtifactStore:
         with self._translated(key):
             return bool(self.backend.filesystem.isdir(self._rpath(key)))
 
-    def inventory(self, prefix: str = "") -> dict[str, int]:
-        """Size of every object at ``prefix`` or below ``prefix/``, by full key, in one
-        recursive listing (what a migration compares). Directory markers and the
-        temporary files of writes in progress are left out."""
+    def inventory(self, prefix: str = "") -> "Inventory":
+        """Every object at ``prefix`` or below ``prefix/``, in one recursive listing (what a
+        migration compares). Directory markers (empty objects named ``dir/``) and, on stores
+        that write under a temporary name, writes in progress are left out; objects whose
+        names no artifact key can address are listed apart, with the reason."""
         prefix = normalize_key(prefix, allow_empty=True)
         rpath = self._rpath(prefix)
         fs = self.backend.filesystem
         with self._translated(prefix):
             fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
             found = fs.find(rpath, withdirs=False, detail=True)
-        sizes = {}
+        writes_partials = isinstance(self.backend, RenameOnCommit)
+        inventory = Inventory()
         for path, info in found.items():
             rel = "" if path.rstrip("/") == rpath else relative_member(rpath, path)
-            if rel is None or path.endswith("/") or info.get("type") == "directory" or is_partial_name(path):
+            if rel is None or info.get("type") == "directory" or (writes_partials and is_partial_name(path)):
                 continue
-            sizes[join_key(prefix, rel)] = int(info.get("size") or 0)
-        return sizes
+            size = int(info.get("size") or 0)
+            raw = join_key(prefix, rel)
+            problem = _unaddressable(raw, size)
+            if problem == _MARKER:
+                continue
+            if problem:
+                inventory.unaddressable[raw] = problem
+            else:
+                inventory.sizes[raw] = size
+        return inventory
+
+    def check_root(self) -> None:
+        """Raise BadConfiguration when the store's root (its bucket or container) does not
+        exist, so that "no such key" can be told from "no such store"; a no-op on stores
+        whose writes create the root."""
+        if self.backend.root_created_by_writes:
+            return
+        fs = self.backend.filesystem
+        root = fs._strip_protocol(self.backend.root()).rstrip("/")
+        with self._translated(""):
+            missing = bool(root) and not fs.exists(root)
+        if missing:
+            raise BadConfiguration(f"{self.backend.describe()} does not exist: create it, or fix the configuration")
 
     # -- writes ----------------------------------------------------------------------
 
@@ -319,6 +344,32 @@ class ArtifactStore:
 
 
 # -- local file-system helpers ----------------------------------------------------------
+
+
+@dataclass
+class Inventory:
+    """What :meth:`ArtifactStore.inventory` found."""
+
+    #: Size of every object, by artifact key.
+    sizes: dict[str, int] = field(default_factory=dict)
+    #: Objects no artifact key reaches (store name -> why), so no Load or Save can move them.
+    unaddressable: dict[str, str] = field(default_factory=dict)
+
+
+_MARKER = "directory marker"
+
+
+def _unaddressable(name: str, size: int) -> str:
+    """Why the object ``name`` (relative to the root) cannot be reached through an artifact
+    key; "" when it can, :data:`_MARKER` for an empty ``dir/`` object (a console's folder)."""
+    if name.endswith("/"):
+        return _MARKER if size == 0 else f"its name ends with '/' and it holds {size} bytes: artifact keys cannot end with '/'"
+    try:
+        if normalize_key(name) == name:
+            return ""
+    except BadRequest:
+        pass
+    return "its name has an empty, '.' or '..' segment, which artifact keys cannot express"
 
 
 def _local_target(path: str) -> str:

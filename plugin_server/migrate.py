@@ -85,18 +85,24 @@ def _store(text: str, flag: str) -> "ArtifactStore":
 def _dry_run(items: list[Item], where: str, as_json: bool) -> int:
     to_copy = [item for item in items if item.planned == "copy"]
     to_compare = [item for item in items if item.planned == "compare"]
+    cannot = [item for item in items if item.planned == "cannot"]
     if as_json:
-        json.dump({"copy": [i.key for i in to_copy], "compare": [i.key for i in to_compare]}, sys.stdout)
+        json.dump({"copy": [i.key for i in to_copy], "compare": [i.key for i in to_compare],
+                   "cannot": [{"key": i.key, "reason": i.problem} for i in cannot]}, sys.stdout)
         print()
         return 0
     for item in items:
+        if item.problem:
+            print(f"{item.planned:7} {item.key} ({item.problem})")
+            continue
         state = "absent at destination" if item.dest_size is None else (
             "same size at destination; copied only if the checksums differ" if item.planned == "compare"
             else f"destination has {item.dest_size} bytes")
         print(f"{item.planned:7} {item.key} ({item.size} bytes; {state})")
     print(f"dry run, {where}: {len(items)} objects; would copy {len(to_copy)} "
           f"({_size(sum(i.size for i in to_copy))}); {len(to_compare)} present with the same size "
-          "would be compared by SHA-256 and copied only if different")
+          "would be compared by SHA-256 and copied only if different"
+          + (f"; {len(cannot)} cannot be copied (see above)" if cannot else ""))
     return 0
 
 

@@ -1,16 +1,20 @@
 """``scheme: fallback`` through the plugin process: a new store in front of an old one.
 
-The old store is a bucket on one moto server, the new one a bucket on another; the
-plugin runs as a separate process and every result is checked in both stores out of band.
+The old store is a bucket on a moto server; the new one is, in turn, a bucket on another
+moto server, a bucket on the GCS emulator and a container on Azurite (an S3 -> GCS or
+S3 -> Azure cut-over). The plugin runs as a separate process and every result is checked
+in both stores out of band, through each store's own client.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import yaml
 
 from argo_artifact_driver.plugin_server.testing.conformance import TREE, read_tree, write_tree
-from argo_artifact_driver.plugin_server.testing.stores import S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.stores import AzureStore, GCSStore, S3Store, StoreUnderTest
 
 
 def fallback_config(primary: str, fallback: str, **extra) -> str:
@@ -22,9 +26,20 @@ def old(moto_endpoint: str) -> StoreUnderTest:
     return S3Store(moto_endpoint, "old-artifacts")
 
 
-@pytest.fixture
-def new(moto_endpoint_b: str) -> StoreUnderTest:
-    return S3Store(moto_endpoint_b, "new-artifacts")
+#: The new store of a cut-over, by kind, and how the plugin names it in messages.
+NEW_STORES = {
+    "s3": (lambda r: S3Store(r.getfixturevalue("moto_endpoint_b"), "new-artifacts"), "s3://new-artifacts"),
+    "gcs": (lambda r: GCSStore(r.getfixturevalue("gcs_server").info["endpoint"], "new-artifacts"), "gs://new-artifacts"),
+    "azure": (lambda r: AzureStore(r.getfixturevalue("azurite_server").info["endpoint"], "new-artifacts"),
+              "azure container 'new-artifacts'"),
+}
+
+
+@pytest.fixture(params=list(NEW_STORES))
+def new(request) -> StoreUnderTest:
+    store = NEW_STORES[request.param][0](request)
+    store.described = NEW_STORES[request.param][1]
+    return store
 
 
 @pytest.fixture
@@ -65,10 +80,10 @@ def test_the_primary_wins_when_both_have_the_key(client, config, old, new, key, 
     assert list(client.list_objects(config, f"{key}-dir").objects) == [f"{key}-dir/only-new"]
 
 
-def test_a_key_in_neither_store_names_both(client, config, key, tmp_path):
+def test_a_key_in_neither_store_names_both(client, config, new, key, tmp_path):
     r = client.load(config, key, tmp_path / "x")
     assert not r.success
-    assert f"key '{key}' was not found in the primary store (s3://new-artifacts" in r.error
+    assert f"key '{key}' was not found in the primary store ({new.described}" in r.error
     assert "nor in the fallback store (s3://old-artifacts" in r.error
     data, error = client.stream_bytes(config, key)
     assert data == b"" and "primary store" in error and "fallback store" in error
@@ -124,3 +139,17 @@ def test_a_bad_part_is_named(client, key, tmp_path):
     assert "'primary' of scheme 'fallback': invalid configuration for scheme 's3': unknown option 'buckt'" in r.error
     r = client.load("scheme: fallback\nprimary: {scheme: file, root: /tmp}\n", key, tmp_path / "x")
     assert not r.success and "'fallback' is required" in r.error
+
+
+def test_a_primary_without_its_bucket_is_reported_not_served_from_the_fallback(client, old, new, key, tmp_path):
+    """A missing bucket or container lacks every key; answering every read from the old
+    store would hide the misconfiguration until the old store is switched off."""
+    old.put(key, b"old")
+    part = yaml.safe_load(new.config)
+    part["container" if "container" in part else "bucket"] = "no-such-bucket"
+    config = fallback_config(yaml.safe_dump(part), old.config)
+    r = client.load(config, key, tmp_path / "x")
+    assert not r.success and r.error.startswith("primary store: ") and "no-such-bucket" in r.error and "does not exist" in r.error
+    assert not Path(tmp_path / "x").exists()
+    listed = client.list_objects(config, key)
+    assert list(listed.objects) == [] and listed.error.startswith("primary store: ")

@@ -15,21 +15,28 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import MiB, console_script
-from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
 
 
 def migrate_command(src: StoreUnderTest, dst: StoreUnderTest, *args: str) -> list[str]:
     return [console_script("argo-artifacts"), "migrate", "--from", src.config, "--to", dst.config, *args]
 
 
+def migrate_env(src: StoreUnderTest, dst: StoreUnderTest) -> dict[str, str]:
+    """The tool's environment: what each side's plugin needs (Azurite's account key, ...)."""
+    return {**os.environ, **src.plugin_env, **dst.plugin_env}
+
+
 def migrate(src: StoreUnderTest, dst: StoreUnderTest, *args: str) -> tuple[int, dict | None, str]:
     """Run the tool; return its exit code, its JSON summary (if any) and its stderr."""
-    proc = subprocess.run(migrate_command(src, dst, "--json", *args), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(migrate_command(src, dst, "--json", *args), capture_output=True, text=True, timeout=600,
+                          env=migrate_env(src, dst))
     lines = proc.stdout.strip().splitlines()
     return proc.returncode, (json.loads(lines[-1]) if lines else None), proc.stderr
 
@@ -52,15 +59,28 @@ def prefix() -> str:
     return f"mig-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(params=["file->s3", "s3->s3"])
+#: (source, destination) by label: each side a real server, seen through its own client.
+PAIRS: dict[str, Callable[[pytest.FixtureRequest, Path], tuple[StoreUnderTest, StoreUnderTest]]] = {
+    "file->s3": lambda r, d: (FileStore(d / "src"), S3Store(r.getfixturevalue("moto_endpoint"), "migrate-dst")),
+    "s3->s3": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        S3Store(r.getfixturevalue("moto_endpoint_b"), "migrate-dst"),
+    ),
+    "s3->azure": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        AzureStore(r.getfixturevalue("azurite_server").info["endpoint"], "migrate-dst"),
+    ),
+    "s3->gcs": lambda r, d: (
+        S3Store(r.getfixturevalue("moto_endpoint"), "migrate-src"),
+        GCSStore(r.getfixturevalue("gcs_server").info["endpoint"], "migrate-dst"),
+    ),
+}
+
+
+@pytest.fixture(params=list(PAIRS))
 def pair(request, tmp_path: Path) -> tuple[StoreUnderTest, StoreUnderTest]:
-    """(source, destination): local disk to moto, and moto to a second moto server."""
-    if request.param == "file->s3":
-        return FileStore(tmp_path / "src"), S3Store(request.getfixturevalue("moto_endpoint"), "migrate-dst")
-    return (
-        S3Store(request.getfixturevalue("moto_endpoint"), "migrate-src"),
-        S3Store(request.getfixturevalue("moto_endpoint_b"), "migrate-dst"),
-    )
+    """(source, destination) for each pair of real stores in :data:`PAIRS`."""
+    return PAIRS[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -110,13 +130,14 @@ def test_a_changed_object_of_the_same_size_is_copied_again(s3_pair, prefix):
     assert dst.get(f"{prefix}/same") == b"aaaa"
 
 
-def test_killed_half_way_then_resumed_copies_each_object_once(s3_pair, prefix):
-    src, dst = s3_pair
+@pytest.mark.parametrize("pair", ["s3->s3", "s3->gcs"], indirect=True)
+def test_killed_half_way_then_resumed_copies_each_object_once(pair, prefix):
+    src, dst = pair
     objects = {f"{prefix}/{i // 50}/obj-{i:04d}": os.urandom(i % 7 * 100) for i in range(300)}  # some empty
     fill(src, objects)
 
     proc = subprocess.Popen(
-        migrate_command(src, dst, "--prefix", prefix, "--workers", "2"),
+        migrate_command(src, dst, "--prefix", prefix, "--workers", "2"), env=migrate_env(src, dst),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
@@ -127,18 +148,36 @@ def test_killed_half_way_then_resumed_copies_each_object_once(s3_pair, prefix):
     assert proc.returncode == -signal.SIGKILL, "the first run finished before it could be killed"
     present = dst.keys(prefix)
     assert 60 <= len(present) < len(objects)
-    before = {key: dst.fs.info(dst.path(key))["LastModified"] for key in present}
-    time.sleep(1.1)  # S3's LastModified has one-second resolution
+    before = {key: dst.write_stamp(key) for key in present}
+    time.sleep(dst.stamp_resolution * 1.1)
 
     code, summary, stderr = migrate(src, dst, "--prefix", prefix, "--workers", "4")
     assert code == 0, stderr
     assert summary["failed"] == []
     assert summary["skipped"] == len(present)  # verified by checksum, not written again
     assert summary["copied"] == len(objects) - len(present)
-    dst.fs.invalidate_cache()
-    assert {key: dst.fs.info(dst.path(key))["LastModified"] for key in present} == before
+    assert {key: dst.write_stamp(key) for key in present} == before
     assert dst.keys(prefix) == sorted(objects)
     assert contents(dst, objects) == digests(objects)
+
+
+def test_names_no_key_can_address_are_reported_and_markers_left_out(s3_pair, prefix):
+    """Object stores hold names an artifact key cannot express ('a//b', a non-empty 'd/'):
+    they are failures naming the object, never silently left behind. An empty 'd/' is a
+    console's folder marker, not an object; a name that looks like a write in progress is
+    data on a store that never writes one."""
+    src, dst = s3_pair
+    raw = {f"{prefix}/d//double": b"x", f"{prefix}/holds-data/": b"y", f"{prefix}/folder/": b""}
+    for name, data in raw.items():
+        src.fs.call_s3("put_object", Bucket=src.root, Key=name, Body=data)
+    fill(src, {f"{prefix}/folder/inside": b"1", f"{prefix}/.a.partial-0123456789ab": b"2"})
+    code, summary, stderr = migrate(src, dst, "--prefix", prefix)
+    assert code == 1
+    assert summary["copied"] == 2 and dst.keys(prefix) == [f"{prefix}/.a.partial-0123456789ab", f"{prefix}/folder/inside"]
+    failed = {f["key"]: f["reason"] for f in summary["failed"]}
+    assert sorted(failed) == [f"{prefix}/d//double", f"{prefix}/holds-data/"]
+    assert "empty, '.' or '..' segment" in failed[f"{prefix}/d//double"]
+    assert "ends with '/' and it holds 1 bytes" in failed[f"{prefix}/holds-data/"]
 
 
 def test_dry_run_lists_what_would_be_copied_and_copies_nothing(s3_pair, prefix):

@@ -25,6 +25,11 @@ class StoreUnderTest:
     object_and_prefix_may_share_a_name = True
     #: Environment the plugin process needs to reach this store (credentials for a test server).
     plugin_env: dict[str, str] = {}
+    #: The field of ``fs.info`` that changes whenever an object is written, even with the
+    #: same bytes (see :meth:`write_stamp`); empty when the store has none.
+    stamp_field = ""
+    #: Seconds the stamp needs to tell two writes apart (S3's LastModified: whole seconds).
+    stamp_resolution = 0.0
 
     def __init__(self, config: str, fs: Any, root: str) -> None:
         self.config = config
@@ -49,6 +54,14 @@ class StoreUnderTest:
         self.fs.invalidate_cache()
         return self.fs.exists(self.path(key))
 
+    def write_stamp(self, key: str) -> Any:
+        """What the store records of the last write of ``key``: it changes when the object is
+        written again with the same bytes, so a test can tell that a tool did not rewrite it."""
+        if not self.stamp_field:
+            raise NotImplementedError(f"{type(self).__name__} has no write stamp")
+        self.fs.invalidate_cache()
+        return self.fs.info(self.path(key))[self.stamp_field]
+
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key below ``prefix`` (relative to the root), as the store has them."""
         self.fs.invalidate_cache()
@@ -62,6 +75,7 @@ class StoreUnderTest:
 
 class FileStore(StoreUnderTest):
     scheme = "file"
+    stamp_field = "mtime"
     object_and_prefix_may_share_a_name = False
 
     def __init__(self, root: Path) -> None:
@@ -73,6 +87,8 @@ class FileStore(StoreUnderTest):
 
 class S3Store(StoreUnderTest):
     scheme = "s3"
+    stamp_field = "LastModified"
+    stamp_resolution = 1.0
 
     def __init__(self, endpoint: str, bucket: str) -> None:
         import s3fs
@@ -107,6 +123,7 @@ class GCSStore(StoreUnderTest):
     """A bucket on a GCS emulator, seen through gcsfs (anonymous, as emulators expect)."""
 
     scheme = "gcs"
+    stamp_field = "generation"
 
     def payload(self, data: bytes) -> bytes:
         # gcp-storage-emulator drops a trailing b"\r" from a multipart upload (gcsfs sends
@@ -134,6 +151,7 @@ class AzureStore(StoreUnderTest):
     ``AZURE_STORAGE_ACCOUNT_KEY`` (see :attr:`plugin_env`)."""
 
     scheme = "azure"
+    stamp_field = "etag"
     plugin_env = {"AZURE_STORAGE_ACCOUNT_KEY": AZURITE_KEY}
 
     def __init__(self, endpoint: str, container: str) -> None:
