@@ -284,26 +284,17 @@ class ArtifactStore:
         return members
 
     def _load_file(self, key: str, rpath: str, dest: str, deadline: Deadline) -> int:
-        tmp = _temporary_sibling(dest)
         what = f"loading {self._what(key)}"
-        try:
-            size = self._download(rpath, tmp, deadline, what)
-            deadline.check(what)  # nobody waits for it any more: publish nothing
-            _move_into_place(tmp, dest)
-        except BaseException:
-            _remove(tmp)
-            raise
-        return size
+        with _staged(dest, deadline, what) as tmp:
+            return self._download(rpath, tmp, deadline, what)
 
     def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str, deadline: Deadline) -> int:
         _check_no_file_directory_clash(self._what(key), [rel for rel, _ in members])
-        tmpdir = _temporary_sibling(dest)
-        os.mkdir(tmpdir)
-        try:
+        what = f"loading {self._what(key)}"
+        with _staged(dest, deadline, what, directory=True) as tmpdir:
             pairs = [(store_path, safe_local_join(tmpdir, rel)) for rel, store_path in members]
             for _, local in pairs:
                 os.makedirs(os.path.dirname(local), exist_ok=True)
-            what = f"loading {self._what(key)}"
 
             def fetch(pair: tuple[str, str]) -> int:
                 return self._download(pair[0], pair[1], deadline, what)
@@ -311,12 +302,7 @@ class ArtifactStore:
             total, failures = run_bounded(pairs, fetch, self.settings.transfer_concurrency)
             if failures:
                 raise self._partial_failure("load", key, [(p[0], e) for p, e in failures], len(pairs))
-            deadline.check(what)  # nobody waits for it any more: publish nothing
-            _move_into_place(tmpdir, dest)
-        except BaseException:
-            _remove(tmpdir)
-            raise
-        return total
+            return total
 
     def _save_directory(self, key: str, src: str, rpath: str, deadline: Deadline) -> int:
         files = list(_tree_files(src))
@@ -436,6 +422,22 @@ def _check_no_file_directory_clash(what: str, rels: list[str]) -> None:
                     f"{what} cannot be loaded as a directory: '{ancestor}' is both an object "
                     f"and a prefix of '{rel}'"
                 )
+
+
+@contextlib.contextmanager
+def _staged(dest: str, deadline: Deadline, what: str, directory: bool = False) -> Iterator[str]:
+    """A temporary name beside ``dest`` to fill; moved over ``dest`` only if the block
+    succeeds and the call is still wanted, removed otherwise: a failed Load leaves nothing."""
+    tmp = _temporary_sibling(dest)
+    if directory:
+        os.mkdir(tmp)
+    try:
+        yield tmp
+        deadline.check(what)  # nobody waits for it any more: publish nothing
+        _move_into_place(tmp, dest)
+    except BaseException:
+        _remove(tmp)
+        raise
 
 
 def _temporary_sibling(dest: str) -> str:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
-import sys
+
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from argo_artifact_driver.plugin_server.testing import servers as test_servers
 from argo_artifact_driver.plugin_server.testing.plugin import Client, PluginProcess
-from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
-from argo_artifact_driver.plugin_server.testing.stores import FileStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -32,35 +32,46 @@ AWS_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 os.environ.update(AWS_ENV)
+os.environ.update(test_servers.GCS_EMULATOR_ENV)  # before gcsfs is imported (TESTING.md)
+NPM_DIR = Path(__file__).resolve().parents[1] / "servers"  # Azurite, installed by `make servers`
 
 
 class Servers:
-    """Storage servers started on demand, once per run, stopped by pid at exit."""
+    """Storage servers started on demand, once per run, stopped by pid at exit (the same
+    starters the test suite uses)."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
-        self._procs: list[ManagedProcess] = []
-        self._moto: str | None = None
+        self._started: dict[str, test_servers.Server] = {}
+
+    def _endpoint(self, name: str, start: Callable[[Path], test_servers.Server]) -> str:
+        if name not in self._started:
+            self._started[name] = start(self.work)
+        return self._started[name].info["endpoint"]
 
     def moto(self) -> str:
         """``host:port`` of a moto S3 server."""
-        if self._moto is None:
-            port = free_port()
-            proc = ManagedProcess("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], self.work)
-            self._procs.append(proc)
-            proc.wait_until(lambda: port_open(port))
-            self._moto = f"127.0.0.1:{port}"
-        return self._moto
+        return self._endpoint("moto", test_servers.start_moto)
+
+    def gcs(self) -> str:
+        """URL of a gcp-storage-emulator."""
+        return self._endpoint("gcs", test_servers.start_gcs_emulator)
+
+    def azurite(self) -> str:
+        """Blob endpoint of Azurite."""
+        return self._endpoint("azurite", lambda work: test_servers.start_azurite(work, NPM_DIR))
 
     def stop(self) -> None:
-        for proc in reversed(self._procs):
-            proc.stop()
+        for server in reversed(list(self._started.values())):
+            server.stop()
 
 
 #: scheme -> how to get a configured store on this run's servers. One line per store.
 STORE_STARTERS: dict[str, Callable[[Servers], StoreUnderTest]] = {
     "file": lambda servers: FileStore(servers.work / "file-store"),
     "s3": lambda servers: S3Store(servers.moto(), "bench"),
+    "gcs": lambda servers: GCSStore(servers.gcs(), "bench"),
+    "azure": lambda servers: AzureStore(servers.azurite(), "bench"),
 }
 
 

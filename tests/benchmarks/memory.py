@@ -55,7 +55,7 @@ def run(report: Report, servers: Servers, work: Path, stores: list[str], sizes: 
             src = make_file(work / "data" / f"object-{size}", size)
             key = f"bench/{uuid.uuid4().hex}/big"
             for op in ("SaveStream", "OpenStream"):
-                with plugin(work, name=f"rss-{scheme}-{op}-{size}") as (proc, client):
+                with plugin(work, env=store.plugin_env, name=f"rss-{scheme}-{op}-{size}") as (proc, client):
                     client.is_directory(store.config, "warm-up")  # backend loaded, SDK imported
                     idle = status_kib(proc.proc.pid, "VmRSS") / 1024
                     with Sampler(proc.proc.pid) as sampler:

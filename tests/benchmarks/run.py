@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", type=size, default=GiB, help="object size for (1) and (2) (default 1GiB)")
     p.add_argument("--repeat", type=int, default=3, help="repetitions; figures are medians (default 3)")
-    p.add_argument("--stores", default=",".join(STORE_STARTERS), help=f"stores for (1) and (4) (default {','.join(STORE_STARTERS)})")
+    p.add_argument("--stores", default=",".join(STORE_STARTERS), help=f"stores for (1) (default {','.join(STORE_STARTERS)})")
     p.add_argument("--only", default="1,2,3,4,5", help="which benchmarks (default all)")
     p.add_argument("--files", type=int, default=1000, help="files in the directory of (3) (default 1000)")
     p.add_argument("--file-size", type=size, default=4 * KiB, help="size of each file of (3) (default 4KiB)")

@@ -70,7 +70,7 @@ def run(report: Report, servers: Servers, work: Path, stores: list[str], size: i
     for scheme in stores:
         store = STORE_STARTERS[scheme](servers)
         print(f"(1) {scheme}: {human(size)} object, median of {repeat}", flush=True)
-        with plugin(work, name=f"transfer-{scheme}") as (_, client):
+        with plugin(work, env=store.plugin_env, name=f"transfer-{scheme}") as (_, client):
             client.is_directory(store.config, "warm-up")  # backend loaded, SDK imported, connections open
             k_plugin, k_direct = f"bench/{uuid.uuid4().hex}/p", f"bench/{uuid.uuid4().hex}/d"
             dst = work / "data" / "loaded"
