@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-PYTEST_ARGS ?=
+# Two workers: the machine (and CI) has 2 cores. Override: make test PYTEST_ARGS="-k s3"
+PYTEST_ARGS ?= -n 2
 # The worked third-party backend: installed like any user's backend, tested with its own suite.
 EXAMPLE := examples/webdav-backend
 
