@@ -29,8 +29,10 @@ tmp=$(mktemp -d /tmp/recipe-XXXXXX)
 chmod 1777 "$tmp"
 sock=$tmp/artifact-plugins/recipe/socket
 cd /
-run_as_plugin "$work/venv/bin/argo-artifact-driver" "$sock" 2> "$work/server.log" &
+run_as_plugin "$work/venv/bin/argo-artifact-driver" "$sock" > "$work/server.log" 2>&1 &
 server=$!
+# whatever fails below, never leave the server running (it would outlive the test)
+trap 'kill -KILL "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { cat "$work/server.log"; exit 1; }
 
@@ -40,8 +42,12 @@ run_as_plugin sh -c "echo recipe-payload > $tmp/in.txt"
 run_as_plugin "$work/venv/bin/argo-artifacts" call "$sock" save --config "$config" --key wf/out.txt --path "$tmp/in.txt"
 run_as_plugin "$work/venv/bin/argo-artifacts" call "$sock" load --config "$config" --key wf/out.txt --path "$tmp/loaded/out.txt"
 cmp "$tmp/in.txt" "$tmp/loaded/out.txt"
-stat -c '%U' "$tmp/store/wf/out.txt" | grep -qx plugin
+owner=$(stat -c '%U' "$tmp/store/wf/out.txt")
+[ "$owner" = plugin ] || { echo "stored file is owned by $owner, not the image's user"; exit 1; }
 kill -TERM "$server"
-wait "$server"   # exit status 0 required (set -e)
+status=0
+wait "$server" || status=$?
+trap - EXIT
+[ "$status" = 0 ] || { echo "SIGTERM: the server exited with $status"; cat "$work/server.log"; exit 1; }
 rm -rf "$tmp"
 echo "recipe ok"
