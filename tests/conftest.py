@@ -23,13 +23,7 @@ pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
 
 NPM_DIR = Path(__file__).parent / "servers"
 
-# Credentials of the throwaway moto server; the plugin finds them through the AWS SDK chain.
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+AWS_ENV = servers.MOTO_ENV
 # Set before anything here imports gcsfs (see TESTING.md: the gRPC bucket probe).
 os.environ.update(AWS_ENV)
 os.environ.update(servers.GCS_EMULATOR_ENV)

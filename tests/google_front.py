@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import ssl
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tlsutil import ThrowawayCA
+from tlsutil import ThrowawayCA, serve_https
 
 ACCESS_TOKEN = "ya29.front-door-token-3b7e"
 
@@ -76,13 +74,8 @@ class GoogleFront:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(ca.cert_path, ca.key_path)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = serve_https(Handler, ca, "google-front")
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="google-front", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()

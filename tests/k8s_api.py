@@ -12,11 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tlsutil import ThrowawayCA
+from tlsutil import ThrowawayCA, serve_https
 
 _PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/secrets/([^/]+)$")
 
@@ -51,13 +49,8 @@ class FakeKubernetesAPI:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(ca.cert_path, ca.key_path)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server = serve_https(Handler, ca, "fake-k8s-api")
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-k8s-api", daemon=True)
-        self._thread.start()
 
     def gets(self, name: str) -> int:
         return sum(1 for p in self.requests if p.endswith(f"/secrets/{name}"))

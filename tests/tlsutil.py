@@ -56,3 +56,18 @@ def make_ca(directory: Path, name: str = "test") -> ThrowawayCA:
     key_path.write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
     return ThrowawayCA(ca_cert.public_bytes(serialization.Encoding.PEM), cert_path, key_path)
+
+
+def serve_https(handler: type, ca: ThrowawayCA, name: str) -> "ThreadingHTTPServer":
+    """Serve ``handler`` over TLS (the CA's certificate) on a free loopback port, in a
+    daemon thread; stop with ``server.shutdown(); server.server_close()``."""
+    import ssl
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ca.cert_path, ca.key_path)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return server

@@ -20,6 +20,13 @@ from .processes import ManagedProcess, free_port, port_open
 
 #: Environment for every process that talks to the GCS emulator through gcsfs.
 GCS_EMULATOR_ENV = {"GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+#: Credentials of a throwaway moto server; the plugin finds them through the AWS SDK chain.
+MOTO_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 @dataclass

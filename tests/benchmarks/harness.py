@@ -24,13 +24,7 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 
-# Credentials of the throwaway moto server; the plugin finds them through the AWS SDK chain.
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+AWS_ENV = test_servers.MOTO_ENV
 os.environ.update(AWS_ENV)
 os.environ.update(test_servers.GCS_EMULATOR_ENV)  # before gcsfs is imported (TESTING.md)
 NPM_DIR = Path(__file__).resolve().parents[1] / "servers"  # Azurite, installed by `make servers`
