@@ -29,7 +29,10 @@ tmp=$(mktemp -d /tmp/recipe-XXXXXX)
 chmod 1777 "$tmp"
 sock=$tmp/artifact-plugins/recipe/socket
 cd /
-run_as_plugin "$work/venv/bin/argo-artifact-driver" "$sock" > "$work/server.log" 2>&1 &
+# a plain command, not the function: backgrounding a function forks a subshell, and $!
+# would be that subshell rather than the server
+setpriv --reuid="$(id -u plugin)" --regid="$(id -g plugin)" --clear-groups -- \
+    env -i PATH=/usr/bin:/bin HOME=/nonexistent "$work/venv/bin/argo-artifact-driver" "$sock" > "$work/server.log" 2>&1 &
 server=$!
 # whatever fails below, never leave the server running (it would outlive the test)
 trap 'kill -KILL "$server" 2>/dev/null || true' EXIT
