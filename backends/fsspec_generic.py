@@ -12,7 +12,7 @@ completes, write in place.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
 
 from ..core.backend import Backend, RenameOnCommit
 from ..core.errors import BackendUnavailable, BadConfiguration

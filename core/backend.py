@@ -29,9 +29,9 @@ import abc
 import contextlib
 import hashlib
 import threading
-import uuid
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping
 
+from .keys import join_key, partial_name
 from .options import Option, iter_secret_options, validate_options
 from .secrets import Resolved, SecretRef, SecretResolver
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from .config import PluginConfig
     from .registry import BackendRegistry
     from .settings import Settings
-    from .store import ArtifactStore, Store
+    from .store import Store
 
 #: Version of this API. A backend sets ``api_version`` to the version it was written
 #: for; the registry refuses a backend whose version this plugin does not support.
@@ -276,15 +276,6 @@ class CompositeBackend(Backend):
         return config_from_mapping(self.options[name], where=f"'{name}' of scheme '{self.scheme}'")
 
 
-#: Marks the temporary name a :class:`RenameOnCommit` store writes under; such files are
-#: uploads in progress (or left by a killed writer), never artifacts.
-PARTIAL_MARKER = ".partial-"
-
-
-def is_partial_name(path: str) -> bool:
-    """Whether ``path`` is the temporary sibling of a write in progress."""
-    name = path.rstrip("/").rpartition("/")[2]
-    return name.startswith(".") and PARTIAL_MARKER in name
 
 
 class RenameOnCommit:
@@ -319,7 +310,7 @@ class RenameOnCommit:
     @contextlib.contextmanager
     def _temporary_sibling(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
         parent, _, name = rpath.rpartition("/")
-        tmp = f"{parent}/.{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}" if parent else f".{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}"
+        tmp = join_key(parent, partial_name(name))
         try:
             yield tmp
             self.publish(fs, tmp, rpath)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import uuid
 
 from .errors import BadRequest
 
@@ -59,3 +60,18 @@ def safe_local_join(base: str, relative: str) -> str:
 def posix_relpath(path: str, start: str) -> str:
     """``os.path.relpath`` with forward slashes, for turning local files into keys."""
     return posixpath.join(*os.path.relpath(path, start).split(os.sep))
+
+
+#: What marks a write in progress: ``.NAME.partial-XXXXXXXXXXXX`` beside its final name.
+PARTIAL_MARKER = ".partial-"
+
+
+def partial_name(name: str) -> str:
+    """A fresh temporary name for ``name`` while it is written (hidden, unique)."""
+    return f".{name}{PARTIAL_MARKER}{uuid.uuid4().hex[:12]}"
+
+
+def is_partial_name(path: str) -> bool:
+    """Whether ``path`` names a write in progress (see :func:`partial_name`)."""
+    name = path.rstrip("/").rpartition("/")[2]
+    return name.startswith(".") and PARTIAL_MARKER in name

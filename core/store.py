@@ -12,14 +12,13 @@ import contextlib
 import logging
 import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
 
-from .backend import RenameOnCommit, is_partial_name
+from .backend import RenameOnCommit
 from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
-from .keys import join_key, normalize_key, posix_relpath, relative_member, safe_local_join
+from .keys import is_partial_name, join_key, normalize_key, partial_name, posix_relpath, relative_member, safe_local_join
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
 if TYPE_CHECKING:
@@ -156,10 +155,9 @@ class ArtifactStore:
         whose writes create the root."""
         if self.backend.root_created_by_writes:
             return
-        fs = self.backend.filesystem
-        root = fs._strip_protocol(self.backend.root()).rstrip("/")
+        root = self._root_path()
         with self._translated(""):
-            missing = bool(root) and not fs.exists(root)
+            missing = bool(root) and not self.backend.filesystem.exists(root)
         if missing:
             raise BadConfiguration(f"{self.backend.describe()} does not exist: create it, or fix the configuration")
 
@@ -215,20 +213,23 @@ class ArtifactStore:
         fs = self.backend.filesystem
         with self._translated(key):
             info = self._info(rpath)
+            is_object = info is not None and info.get("type") != "directory"
             members = self._members(rpath)
-            if members or (info is not None and info.get("type") == "directory"):
+            if members or (info is not None and not is_object):
                 fs.rm(rpath, recursive=True)
-            if info is not None and info.get("type") != "directory":
+            if is_object:
                 with contextlib.suppress(FileNotFoundError):  # a recursive rm may have taken it
                     fs.rm_file(rpath)
-            return len(members) + (1 if info is not None and info.get("type") != "directory" else 0)
+            return len(members) + int(is_object)
 
     # -- helpers ---------------------------------------------------------------------
 
+    def _root_path(self) -> str:
+        """The backend's root in the filesystem's own path form (no protocol)."""
+        return self.backend.filesystem._strip_protocol(self.backend.root()).rstrip("/")
+
     def _rpath(self, key: str) -> str:
-        fs = self.backend.filesystem
-        root = fs._strip_protocol(self.backend.root()).rstrip("/")
-        rpath = join_key(root, key)
+        rpath = join_key(self._root_path(), key)
         self.backend.check_path(rpath)
         return rpath
 
@@ -239,16 +240,17 @@ class ArtifactStore:
 
     def _download(self, rpath: str, local: str, deadline: Deadline, what: str) -> int:
         """One object to one local file, retried whole if its body breaks mid-way."""
-        def attempt() -> int:
-            self.backend.download_file(self.backend.filesystem, rpath, local, callback=deadline.progress(what))
-            return os.path.getsize(local)
-
-        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
+        return self._transfer(self.backend.download_file, rpath, local, local, deadline, what)
 
     def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
         """One local file to one object; the backend publishes it only when complete."""
+        return self._transfer(self.backend.upload_file, local, rpath, local, deadline, what)
+
+    def _transfer(self, move: Callable[..., None], source: str, target: str, local: str, deadline: Deadline, what: str) -> int:
+        """``move(fs, source, target)`` under the call's deadline and core's retry policy;
+        returns the size of the ``local`` side."""
         def attempt() -> int:
-            self.backend.upload_file(self.backend.filesystem, local, rpath, callback=deadline.progress(what))
+            move(self.backend.filesystem, source, target, callback=deadline.progress(what))
             return os.path.getsize(local)
 
         return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
@@ -442,7 +444,7 @@ def _staged(dest: str, deadline: Deadline, what: str, directory: bool = False) -
 
 def _temporary_sibling(dest: str) -> str:
     parent, name = os.path.split(dest)
-    return os.path.join(parent, f".{name}.partial-{uuid.uuid4().hex[:12]}")
+    return os.path.join(parent, partial_name(name))
 
 
 def _move_into_place(tmp: str, dest: str) -> None:

@@ -253,30 +253,28 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
 
     def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse | bytes]:
         call = Call("OpenStream")
-        chunks: Iterator[bytes] | None = None
-        track = self.in_flight.track()
-        track.__enter__()
-        try:
-            deadline = self.deadline(context)
-            chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key, deadline)
-            for chunk in chunks:
-                if not context.is_active():  # the client went away: stop reading storage
-                    call.log("cancelled")
-                    return
-                call.bytes += len(chunk)
-                yield encode_data_message(chunk)
-        except GeneratorExit:  # gRPC closes the generator when the client cancels
-            call.log("cancelled")
-            raise
-        except Exception as exc:
-            outcome, message = _failure_message(call, exc)
-            call.log(outcome, message)
-            yield pb.OpenStreamResponse(error=message)
-            return
-        finally:
-            if chunks is not None:
-                chunks.close()  # releases the storage reader even if the client vanished mid-yield
-            track.__exit__(None, None, None)
+        with self.in_flight.track():
+            chunks: Iterator[bytes] | None = None
+            try:
+                deadline = self.deadline(context)
+                chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key, deadline)
+                for chunk in chunks:
+                    if not context.is_active():  # the client went away: stop reading storage
+                        call.log("cancelled")
+                        return
+                    call.bytes += len(chunk)
+                    yield encode_data_message(chunk)
+            except GeneratorExit:  # gRPC closes the generator when the client cancels
+                call.log("cancelled")
+                raise
+            except Exception as exc:
+                outcome, message = _failure_message(call, exc)
+                call.log(outcome, message)
+                yield pb.OpenStreamResponse(error=message)
+                return
+            finally:
+                if chunks is not None:
+                    chunks.close()  # releases the storage reader even if the client vanished mid-yield
         call.log("ok")
         yield pb.OpenStreamResponse(is_end=True)
 
