@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
-# Two workers: the machine (and CI) has 2 cores. Override: make test PYTEST_ARGS="-k s3"
-PYTEST_ARGS ?= -n 2
+# Two workers (the machine, and CI, has 2 cores), one test module per worker at a time:
+# a module's fixtures (servers, its plugin process) then start once, and checks made at a
+# module fixture's teardown see every test of the module. Override: PYTEST_ARGS="-k s3"
+PYTEST_ARGS ?= -n 2 --dist loadfile
 # The worked third-party backend: installed like any user's backend, tested with its own suite.
 EXAMPLE := examples/webdav-backend
 

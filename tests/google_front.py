@@ -10,11 +10,10 @@ public key), and storage requests the access token this endpoint handed out.
 from __future__ import annotations
 
 import http.client
-import json
 import urllib.parse
 from http.server import BaseHTTPRequestHandler
 
-from tlsutil import ThrowawayCA, serve_https
+from tlsutil import JsonReplies, ThrowawayCA, serve_https
 
 ACCESS_TOKEN = "ya29.front-door-token-3b7e"
 
@@ -25,7 +24,7 @@ class GoogleFront:
         self.authorizations: list[str] = []
         front = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonReplies, BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802
@@ -43,14 +42,6 @@ class GoogleFront:
                     return self._answer(400, {"error": "invalid_grant"})
                 front.token_claims.append(claims)
                 self._answer(200, {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
-
-            def _answer(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
 
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -70,9 +61,6 @@ class GoogleFront:
                 upstream.close()
 
             do_GET = do_PUT = do_DELETE = do_PATCH = _forward  # noqa: N815
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         self.server = serve_https(Handler, ca, "google-front")
         self.port = self.server.server_address[1]

@@ -10,11 +10,10 @@ unknown secret, exactly as the API server does for these cases.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from http.server import BaseHTTPRequestHandler
 
-from tlsutil import ThrowawayCA, serve_https
+from tlsutil import JsonReplies, ThrowawayCA, serve_https
 
 _PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/secrets/([^/]+)$")
 
@@ -27,7 +26,7 @@ class FakeKubernetesAPI:
         self.requests: list[str] = []
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonReplies, BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 api.requests.append(self.path)
                 if self.headers.get("Authorization") != f"Bearer {api.token}":
@@ -37,17 +36,6 @@ class FakeKubernetesAPI:
                     return self._answer(404, {"kind": "Status", "reason": "NotFound"})
                 data = {k: base64.b64encode(v).decode() for k, v in api.secrets[match.group(2)].items()}
                 self._answer(200, {"kind": "Secret", "metadata": {"name": match.group(2)}, "data": data})
-
-            def _answer(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         self.server = serve_https(Handler, ca, "fake-k8s-api")
         self.port = self.server.server_address[1]

@@ -29,6 +29,8 @@ from argo_artifact_driver.plugin_server.testing.servers import GCS_EMULATOR_ENV
 from argo_artifact_driver.plugin_server.testing.stores import AZURITE_KEY, AzureStore, GCSStore
 from google_front import ACCESS_TOKEN, GoogleFront
 from tlsutil import make_ca
+from leaks import stop_and_assert_no_secret_leaked
+
 
 WRONG_AZURE_KEY = base64.b64encode(b"wrong-azure-key-5e1f" * 3).decode()
 NOT_BASE64_KEY = "not base64 at all! 7c2a"
@@ -97,12 +99,7 @@ def env(secrets_dir: Path, front_ca, work_dir: Path) -> dict[str, str]:
 def cloud_plugin(work_dir: Path, env):
     proc = PluginProcess(work_dir / "cloud-sock" / "socket", work_dir, env=env, name="plugin-cloud-creds")
     yield proc
-    assert proc.stop() == 0
-    log = proc.log_path.read_text()
-    assert '"outcome": "ok"' in log and _errors
-    text = log + "\n".join(_errors)
-    for value in SECRET_VALUES:
-        assert value not in text
+    stop_and_assert_no_secret_leaked(proc, _errors, SECRET_VALUES)
 
 
 @pytest.fixture(scope="module")

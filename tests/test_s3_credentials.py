@@ -28,6 +28,8 @@ from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess,
 from k8s_api import FakeKubernetesAPI
 from recording_proxy import RecordingProxy
 from tlsutil import make_ca
+from leaks import stop_and_assert_no_secret_leaked
+
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/artifact-writer"
@@ -133,12 +135,7 @@ def env(iam_moto, secrets_dir, k8s):
 def creds_plugin(iam_moto, env):
     proc = PluginProcess(iam_moto["work"] / "sock" / "socket", iam_moto["work"], env=env, name="plugin-creds")
     yield proc
-    assert proc.stop() == 0
-    log = proc.log_path.read_text()
-    assert '"outcome": "ok"' in log and _errors
-    text = log + "\n".join(_errors)
-    for value in (iam_moto["secret"], "not-the-secret-0c9d", TOKEN, SSE_C_KEY.decode(), "too-short-key-1e"):
-        assert value not in text
+    stop_and_assert_no_secret_leaked(proc, _errors, (iam_moto["secret"], "not-the-secret-0c9d", TOKEN, SSE_C_KEY.decode(), "too-short-key-1e"))
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ configured ``caSecret`` (or the service account's ``ca.crt``) and nowhere else.
 
 from __future__ import annotations
 
+import http.server
+
 import datetime
 import ipaddress
 from dataclasses import dataclass
@@ -58,16 +60,33 @@ def make_ca(directory: Path, name: str = "test") -> ThrowawayCA:
     return ThrowawayCA(ca_cert.public_bytes(serialization.Encoding.PEM), cert_path, key_path)
 
 
-def serve_https(handler: type, ca: ThrowawayCA, name: str) -> "ThreadingHTTPServer":
+def serve_https(handler: type, ca: ThrowawayCA, name: str) -> "http.server.ThreadingHTTPServer":
     """Serve ``handler`` over TLS (the CA's certificate) on a free loopback port, in a
     daemon thread; stop with ``server.shutdown(); server.server_close()``."""
     import ssl
     import threading
-    from http.server import ThreadingHTTPServer
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(ca.cert_path, ca.key_path)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
     return server
+
+
+class JsonReplies:
+    """Mix-in for a ``BaseHTTPRequestHandler`` of a test stand-in: JSON answers, and no
+    request lines on stderr."""
+
+    def _answer(self, status: int, body: dict) -> None:
+        import json
+
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass

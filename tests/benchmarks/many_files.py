@@ -102,7 +102,7 @@ def run(report: Report, servers: Servers, work: Path, count: int, size: int, del
                        share, f">= {CEILING_TARGET:g} of ceiling", share >= CEILING_TARGET))
 
     if concurrency_sweep:
-        print(f"    concurrency sweep (ARGO_ARTIFACT_DRIVER_TRANSFER_CONCURRENCY), one run each:")
+        print("    concurrency sweep (ARGO_ARTIFACT_DRIVER_TRANSFER_CONCURRENCY), one run each:")
         print(f"    {'workers':>7} | {'save s':>6} | {'load s':>6} | most connections")
         for workers in concurrency_sweep:
             s, l, c = plugin_times(work, moto, tree, delay_ms, 1, workers)

@@ -11,7 +11,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from harness import MiB, Report, Row, Servers, human, load, make_file, plugin
+from harness import Report, Row, Servers, human, make_file, plugin
 from transfer import check, drain_stream, file_chunks
 
 TARGET_MB = 150

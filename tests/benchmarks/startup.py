@@ -8,7 +8,6 @@ then shows that no storage SDK is imported at start-up.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
