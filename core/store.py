@@ -239,21 +239,24 @@ class ArtifactStore:
         return is_transient(exc, self._sdk_transient)
 
     def _download(self, rpath: str, local: str, deadline: Deadline, what: str) -> int:
-        """One object to one local file, retried whole if its body breaks mid-way."""
-        return self._transfer(self.backend.download_file, rpath, local, local, deadline, what)
+        """One object to one local file, retried whole if its body breaks mid-way (the one
+        failure the SDKs' request retries leave to us; see README, Reliability)."""
+        def attempt() -> int:
+            return self._transfer(self.backend.download_file, rpath, local, local, deadline, what)
+
+        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
 
     def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
-        """One local file to one object; the backend publishes it only when complete."""
+        """One local file to one object; the backend publishes it only when complete. Not
+        retried here: the SDK's own layer retries failed requests, and a second layer
+        would multiply attempts against a failing store."""
         return self._transfer(self.backend.upload_file, local, rpath, local, deadline, what)
 
     def _transfer(self, move: Callable[..., None], source: str, target: str, local: str, deadline: Deadline, what: str) -> int:
-        """``move(fs, source, target)`` under the call's deadline and core's retry policy;
+        """``move(fs, source, target)``, checking the call's deadline as bytes move;
         returns the size of the ``local`` side."""
-        def attempt() -> int:
-            move(self.backend.filesystem, source, target, callback=deadline.progress(what))
-            return os.path.getsize(local)
-
-        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
+        move(self.backend.filesystem, source, target, callback=deadline.progress(what))
+        return os.path.getsize(local)
 
     def _what(self, key: str) -> str:
         return f"key '{key}' in {self.backend.describe()}"
