@@ -29,10 +29,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
-from ..core.backend import Backend, _discard
-from ..core.errors import BadConfiguration
-from ..core.imports import require
-from ..core.options import Option, secret_ref
+from ..core.backend import (
+    Backend,
+    BadConfiguration,
+    Option,
+    Reach,
+    discard_uncommitted,
+    name_without_slash,
+    require,
+    secret_ref,
+)
+from ._errors import network_error
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -57,28 +64,27 @@ class AzureCredentials:
         return cls(environ.get(ACCOUNT_KEY_ENV) or None, environ.get(CONNECTION_STRING_ENV) or None)
 
 
+def _blob_endpoint(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    return "must be a URL such as https://ACCOUNT.blob.core.windows.net"
+
+
 class AzureBackend(Backend):
     """Keys live in ``container`` of the storage account at ``endpoint``."""
 
     option_spec = {
         "endpoint": Option(
-            str, required=True,
+            str, required=True, check=_blob_endpoint, reaches=Reach.HOST,
             help="the account's blob endpoint, e.g. https://ACCOUNT.blob.core.windows.net",
         ),
-        "container": Option(str, required=True, help="the container holding artifacts"),
+        "container": Option(str, required=True, help="the container holding artifacts", check=name_without_slash),
         "accountKeySecret": secret_ref("the storage account's access key (shared key)"),
         "useSDKCreds": Option(bool, default=False, help="authenticate with the Azure default credential chain"),
     }
 
     def validate(self) -> None:
-        parts = urlsplit(self.options["endpoint"])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadConfiguration(
-                "'endpoint' for scheme 'azure' must be a URL such as https://ACCOUNT.blob.core.windows.net, "
-                f"got {self.options['endpoint']!r}"
-            )
-        if "/" in self.options["container"].strip("/"):
-            raise BadConfiguration("'container' for scheme 'azure' must be a container name, without '/'")
         if self.options["useSDKCreds"] and self.options["accountKeySecret"] is not None:
             raise BadConfiguration(
                 "'useSDKCreds: true' and 'accountKeySecret' contradict each other: remove accountKeySecret to "
@@ -126,13 +132,25 @@ class AzureBackend(Backend):
         return AzureCredentials(account_key=key)
 
     def builtin_error(self, exc: BaseException) -> BaseException:
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+            ServiceResponseError,
+        )
 
         refused = isinstance(exc, (PermissionError, ClientAuthenticationError)) or (
             isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
         )
         if not refused:
-            return exc
+            if isinstance(exc, ResourceNotFoundError):
+                return FileNotFoundError(_first_line(exc))
+            if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+                return ConnectionError(_first_line(exc))
+            if isinstance(exc, HttpResponseError):
+                return OSError(f"Azure answered {exc.status_code}: {_first_line(exc)}")
+            return network_error(exc) or exc
         # A refused key says which secret it came from (never the value), so a person
         # knows what to fix: the secret, not the container.
         ref = self.options["accountKeySecret"]
@@ -201,7 +219,7 @@ class AzureBackend(Backend):
         # adlfs stages blocks as they are written and commits the block list in close(),
         # whatever autocommit says, and has no discard: so never close it. Uncommitted
         # blocks are invisible and Azure drops them after a week. Release its client.
-        _discard(f)
+        discard_uncommitted(f)
         client = getattr(f, "container_client", None)
         if client is not None:
             from fsspec.asyn import sync

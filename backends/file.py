@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ..core.backend import Backend, RenameOnCommit
-from ..core.errors import BadConfiguration, BadRequest
-from ..core.options import Option
+from ..core.backend import Backend, BadRequest, Option, Reach, WriteStrategy
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 
-class FileBackend(RenameOnCommit, Backend):
+def _absolute(value: str) -> str | None:
+    return None if os.path.isabs(value) else "must be an absolute path"
+
+
+class FileBackend(Backend):
     """Keys are paths below ``root``; they can never escape it ('..' is refused, and so
     is a path that resolves outside root through a symbolic link).
 
@@ -22,14 +24,10 @@ class FileBackend(RenameOnCommit, Backend):
     """
 
     option_spec = {
-        "root": Option(str, required=True, help="absolute path of the directory holding artifacts"),
+        "root": Option(str, required=True, check=_absolute, reaches=Reach.LOCAL_PATH,
+                       help="absolute path of the directory holding artifacts"),
     }
-
-    def validate(self) -> None:
-        if not os.path.isabs(self.options["root"]):
-            raise BadConfiguration(
-                f"'root' for scheme 'file' must be an absolute path, got {self.options['root']!r}"
-            )
+    write_strategy = WriteStrategy.RENAME_INTO_PLACE
 
     def create_filesystem(self) -> "AbstractFileSystem":
         from fsspec.implementations.local import LocalFileSystem

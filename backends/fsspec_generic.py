@@ -11,13 +11,10 @@ completes, write in place.
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING, Any, BinaryIO, ContextManager
+from typing import TYPE_CHECKING, Any, ContextManager
 
-from ..core.backend import Backend, RenameOnCommit
-from ..core.errors import BackendUnavailable, BadConfiguration
+from ..core.backend import Backend, BackendUnavailable, BadConfiguration, Option, Reach, WriteStrategy
 from ..core.imports import DISTRIBUTION
-from ..core.options import Option
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -33,18 +30,14 @@ ONE_CONNECTION_PER_THREAD = frozenset({"ftp"})
 EXTRAS = {"sftp": "sftp", "ssh": "sftp", "s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "abfs": "azure", "az": "azure"}
 
 
-class FsspecBackend(RenameOnCommit, Backend):
+class FsspecBackend(Backend):
     """A filesystem named by ``protocol``, keys under ``root``."""
 
     option_spec = {
-        "protocol": Option(str, required=True, help="the fsspec protocol, e.g. sftp or ftp"),
+        "protocol": Option(str, required=True, help="the fsspec protocol, e.g. sftp or ftp", reaches=Reach.FSSPEC_PROTOCOL),
         "storageOptions": Option(dict, default={}, help="keyword arguments for the filesystem's constructor"),
         "root": Option(str, default="", help="the path under which keys live, e.g. /srv/artifacts"),
     }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._per_thread = threading.local()
 
     def validate(self) -> None:
         protocol = self.options["protocol"]
@@ -55,19 +48,11 @@ class FsspecBackend(RenameOnCommit, Backend):
         bad = [str(k) for k in self.options["storageOptions"] if not isinstance(k, str)]
         if bad:
             raise BadConfiguration(f"'storageOptions' for scheme 'fsspec' must have string keys, got {', '.join(bad)}")
-
-    @property
-    def publishes_on_completion(self) -> bool:
-        return self.options["protocol"] in PUBLISH_ON_COMPLETION
-
-    @property
-    def filesystem(self) -> "AbstractFileSystem":
-        if self.options["protocol"] not in ONE_CONNECTION_PER_THREAD:
-            return super().filesystem
-        fs = getattr(self._per_thread, "fs", None)
-        if fs is None:
-            fs = self._per_thread.fs = self.create_filesystem()
-        return fs
+        # Declared per configuration: what the protocol's store needs.
+        self.write_strategy = (
+            WriteStrategy.ATOMIC_UPLOAD if protocol in PUBLISH_ON_COMPLETION else WriteStrategy.RENAME_INTO_PLACE
+        )
+        self.filesystem_per_thread = protocol in ONE_CONNECTION_PER_THREAD
 
     def create_filesystem(self) -> "AbstractFileSystem":
         cls = filesystem_class(self.options["protocol"])
@@ -87,44 +72,54 @@ class FsspecBackend(RenameOnCommit, Backend):
         where = f"{host}:" if isinstance(host, str) else ""
         return f"{self.options['protocol']}://{where}{self.root() or '.'}"
 
-    # Object stores write in place; file systems go through a temporary sibling.
-
-    # Directory transfers call these from worker threads with the caller's filesystem.
-
-    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
-        super().download_file(self.filesystem, rpath, lpath, callback=callback)
-
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
-        fs = self.filesystem
-        if self.publishes_on_completion:
-            return Backend.upload_file(self, fs, lpath, rpath, callback=callback)
-        _make_parent(fs, rpath)
-        return RenameOnCommit.upload_file(self, fs, lpath, rpath, callback=callback)
+    def endpoints(self) -> list[str]:
+        options = self.options["storageOptions"]
+        host = options.get("host")
+        if not isinstance(host, str) or not host:
+            return []
+        port = options.get("port")
+        return [f"{host}:{port}" if isinstance(port, int) and not isinstance(port, bool) else host]
 
     def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[Any]:
         # SFTP servers refuse to open a directory with a bare "Failure": ask first, so the
         # caller can say it is a directory artifact.
-        if not self.publishes_on_completion and fs.isdir(rpath):
+        if self.write_strategy is WriteStrategy.RENAME_INTO_PLACE and fs.isdir(rpath):
             raise IsADirectoryError(rpath)
         return super().open_reader(fs, rpath)
 
-    def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[BinaryIO]:
-        if self.publishes_on_completion:
-            return Backend.open_writer(self, fs, rpath)
-        _make_parent(fs, rpath)
-        return RenameOnCommit.open_writer(self, fs, rpath)
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        return _ftp_error(exc) or _ssh_error(exc) or exc
 
 
-def _make_parent(fs: "AbstractFileSystem", rpath: str) -> None:
-    # File-system protocols (SFTP, FTP) do not create parents on write, unlike object stores.
-    parent = rpath.rpartition("/")[0]
-    if not parent:
-        return
+def _ftp_error(exc: BaseException) -> BaseException | None:
+    """ftplib's reply errors (not OSErrors) as the builtins their reply codes mean."""
+    import ftplib
+
+    if not isinstance(exc, ftplib.Error):
+        return None
+    text = str(exc).strip()
+    if isinstance(exc, ftplib.error_temp):  # 4xx: try again later
+        return ConnectionError(f"FTP server: {text}")
+    if text.startswith("550"):
+        return FileNotFoundError(f"FTP server: {text}")
+    if text.startswith(("530", "532", "553")):
+        return PermissionError(f"FTP server: {text}")
+    return OSError(f"FTP server: {text}")
+
+
+def _ssh_error(exc: BaseException) -> BaseException | None:
+    """asyncssh's connection-level errors (sshfs maps SFTP status codes itself)."""
     try:
-        fs.makedirs(parent, exist_ok=True)
-    except Exception:  # ftplib errors are not OSError; another writer may have made it meanwhile
-        if not fs.isdir(parent):
-            raise
+        import asyncssh
+    except ImportError:  # the [sftp] extra is not installed: nothing of it can have been raised
+        return None
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return PermissionError(f"SSH server refused the login: {exc.reason}")
+    if isinstance(exc, (asyncssh.ConnectionLost, asyncssh.DisconnectError)):
+        return ConnectionError(f"SSH connection: {exc.reason}")
+    if isinstance(exc, asyncssh.SFTPError):
+        return OSError(f"SFTP server: {exc.reason}")
+    return None
 
 
 def filesystem_class(protocol: str) -> Any:

@@ -23,11 +23,18 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..core.backend import Backend, _discard
-from ..core.errors import BadConfiguration
-from ..core.imports import require
-from ..core.options import Option, secret_ref
-from ..core.secrets import SecretRef
+from ..core.backend import (
+    Backend,
+    BadConfiguration,
+    Option,
+    Reach,
+    SecretRef,
+    discard_uncommitted,
+    name_without_slash,
+    require,
+    secret_ref,
+)
+from ._errors import network_error
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -40,30 +47,28 @@ FULL_CONTROL_SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
 #: What a service-account key file must hold for google-auth to sign token requests.
 SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
 ADC_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+GOOGLE_STORAGE_HOST = "storage.googleapis.com"
+GOOGLE_TOKEN_HOST = "oauth2.googleapis.com"
+
+
+def _http_url(value: str) -> str | None:
+    return None if value.startswith(("http://", "https://")) else "must be a URL starting with http:// or https://"
 
 
 class GCSBackend(Backend):
     """Keys live in ``bucket``; ``endpoint`` selects an emulator or a private endpoint."""
 
     option_spec = {
-        "bucket": Option(str, required=True, help="the bucket holding artifacts"),
+        "bucket": Option(str, required=True, help="the bucket holding artifacts", check=name_without_slash),
         "endpoint": Option(
-            str, help="URL of the GCS JSON API, e.g. http://127.0.0.1:9023 for an emulator; default Google's"
+            str, help="URL of the GCS JSON API, e.g. http://127.0.0.1:9023 for an emulator; default Google's",
+            check=_http_url, reaches=Reach.HOST,
         ),
         "project": Option(str, help="the Google Cloud project (only needed to create or list buckets)"),
         "serviceAccountKeySecret": secret_ref(
             "a service-account JSON key; default: Application Default Credentials (workload identity...)"
         ),
     }
-
-    def validate(self) -> None:
-        if "/" in self.options["bucket"].strip("/"):
-            raise BadConfiguration("'bucket' for scheme 'gcs' must be a bucket name, without '/'")
-        endpoint = self.options["endpoint"]
-        if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise BadConfiguration(
-                f"'endpoint' for scheme 'gcs' must be a URL starting with http:// or https://, got {endpoint!r}"
-            )
 
     @property
     def is_emulator(self) -> bool:
@@ -135,6 +140,25 @@ class GCSBackend(Backend):
             lines.append(f"credentials: Application Default Credentials, {_adc_source()}")
         return lines
 
+    def endpoints(self) -> list[str]:
+        hosts = super().endpoints() or [GOOGLE_STORAGE_HOST]
+        if self.options["serviceAccountKeySecret"] is not None and not self.is_emulator:
+            hosts.append(GOOGLE_TOKEN_HOST)  # the key signs a token request sent there
+        return hosts
+
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        google_auth = _google_auth_exceptions()
+        if google_auth is not None and isinstance(exc, google_auth.RefreshError):
+            return PermissionError(f"Google refused the credentials: {exc}")
+        if google_auth is not None and isinstance(exc, google_auth.TransportError):
+            return ConnectionError(f"cannot reach Google's token service: {exc}")
+        if google_auth is not None and isinstance(exc, google_auth.DefaultCredentialsError):
+            return PermissionError(
+                "no Google credentials found (Application Default Credentials): set serviceAccountKeySecret, "
+                "or give the plugin's pod a workload identity"
+            )
+        return network_error(exc) or exc
+
     def root(self) -> str:
         return self.options["bucket"].strip("/")
 
@@ -147,7 +171,15 @@ class GCSBackend(Backend):
         # one for about half a minute (emulators answer 501): do it off the request
         # thread. Nothing is published either way; an unfinished upload expires.
         f.closed = True  # never let the finaliser close (and so publish) it
-        threading.Thread(target=_discard, args=(f,), name="gcs-discard", daemon=True).start()
+        threading.Thread(target=discard_uncommitted, args=(f,), name="gcs-discard", daemon=True).start()
+
+
+def _google_auth_exceptions() -> Any:
+    try:
+        from google.auth import exceptions
+    except ImportError:  # the [gcs] extra is not installed: nothing of it can have been raised
+        return None
+    return exceptions
 
 
 def _parse_key(value: bytes, ref: SecretRef) -> dict[str, Any]:

@@ -20,10 +20,8 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from ..core.backend import Backend
-from ..core.errors import BadConfiguration
-from ..core.imports import require
-from ..core.options import Option, misplaced, secret_ref
+from ..core.backend import Backend, BadConfiguration, Option, Reach, name_without_slash, require, secret_ref
+from ._errors import network_error
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -32,11 +30,6 @@ ADDRESSING_STYLES = ("auto", "path", "virtual")
 SSE_C_KEY_BYTES = 32  # S3 accepts only AES-256 customer keys
 ROLE_SESSION_NAME = "argo-artifact-driver"
 _KEYS = ("accessKeySecret", "secretKeySecret")
-
-_CONTROLLER_SIDE = (
-    "the workflow controller expands it into plugin.key; put it next to 'configuration' in the "
-    "artifact repository (plugin: {name: ..., keyFormat: ..., configuration: ...})"
-)
 #: Request bodies up to this size go out with their headers (see ``send_small_bodies_at_once``).
 SMALL_BODY_BYTES = 1024 * 1024
 
@@ -45,11 +38,11 @@ class S3Backend(Backend):
     """Keys live in ``bucket``; ``endpoint`` (``host:port``) selects a non-AWS server."""
 
     option_spec = {
-        "bucket": Option(str, required=True, help="the bucket holding artifacts"),
-        "endpoint": Option(str, help="host:port of the S3 API; default AWS"),
+        "bucket": Option(str, required=True, help="the bucket holding artifacts", check=name_without_slash),
+        "endpoint": Option(str, help="host:port of the S3 API; default AWS", reaches=Reach.HOST),
         "insecure": Option(bool, default=False, help="plain HTTP to the endpoint"),
         "region": Option(str, help="the bucket's region"),
-        "addressingStyle": Option(str, default="auto", help="auto, path or virtual"),
+        "addressingStyle": Option(str, default="auto", choices=ADDRESSING_STYLES, help="how the bucket is named in URLs"),
         "accessKeySecret": secret_ref("the access key id"),
         "secretKeySecret": secret_ref("the secret access key"),
         "sessionTokenSecret": secret_ref("a session token, for temporary keys"),
@@ -66,24 +59,12 @@ class S3Backend(Backend):
             "kmsEncryptionContext": Option(str, help="JSON object: the KMS encryption context"),
             "serverSideCustomerKeySecret": secret_ref("a 32-byte key for SSE-C"),
         }),
-        "keyFormat": misplaced(_CONTROLLER_SIDE),
-        "keyPrefix": misplaced(
-            "Argo deprecated it; write the prefix into "
-            "plugin.keyFormat instead, e.g. keyFormat: 'my-prefix/{{workflow.name}}/{{pod.name}}'"
-        ),
-        "key": misplaced("the artifact's key is plugin.key (or plugin.keyFormat in the artifact repository)"),
     }
 
     # -- validation ------------------------------------------------------------------
 
     def validate(self) -> None:
         o = self.options
-        if o["addressingStyle"] not in ADDRESSING_STYLES:
-            raise BadConfiguration(
-                f"'addressingStyle' for scheme 's3' must be one of {', '.join(ADDRESSING_STYLES)}, got {o['addressingStyle']!r}"
-            )
-        if "/" in o["bucket"].strip("/"):
-            raise BadConfiguration("'bucket' must be a bucket name, without '/'")
         given = [k for k in _KEYS if o[k] is not None]
         if len(given) == 1:
             missing = next(k for k in _KEYS if k not in given)
@@ -266,9 +247,25 @@ class S3Backend(Backend):
             return TimeoutError(str(exc))
         if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
             return ConnectionError(str(exc))
-        return exc
+        if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)):
+            return PermissionError(
+                f"no usable AWS credentials ({exc}): set accessKeySecret/secretKeySecret, or give the plugin's "
+                "pod an identity (IRSA, instance role) or AWS_* variables"
+            )
+        if isinstance(exc, bx.NoRegionError):
+            return BadConfiguration("the AWS SDK needs a region for this bucket: set 'region' in the configuration")
+        if isinstance(exc, bx.ParamValidationError):
+            return BadConfiguration(f"S3 refused the request's parameters before sending it: {exc}")
+        return network_error(exc) or exc
 
     # -- reporting -------------------------------------------------------------------
+
+    def endpoints(self) -> list[str]:
+        hosts = super().endpoints() or [f"s3.{self.options['region']}.amazonaws.com" if self.options["region"]
+                                        else "s3.amazonaws.com"]
+        if self.options["roleARN"]:  # the source credentials go to STS
+            hosts.append("sts.amazonaws.com")
+        return hosts
 
     def root(self) -> str:
         return self.options["bucket"].strip("/")
@@ -304,7 +301,11 @@ def _assume_role_session(role_arn: str, keys: tuple[str, str, str | None] | None
     """An aiobotocore session whose credentials come from assuming ``role_arn`` with STS,
     starting from the static keys if any, else the SDK chain; refreshed before expiry."""
     aiobotocore_session = require("aiobotocore.session", scheme="s3", extra="s3")
-    from aiobotocore.credentials import AioAssumeRoleCredentialFetcher, AioCredentials, AioDeferredRefreshableCredentials
+    from aiobotocore.credentials import (
+        AioAssumeRoleCredentialFetcher,
+        AioCredentials,
+        AioDeferredRefreshableCredentials,
+    )
     from botocore.credentials import CredentialProvider
 
     base = aiobotocore_session.AioSession()  # makes the STS client; holds the source chain

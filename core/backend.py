@@ -1,123 +1,211 @@
-"""The backend API: what a storage system must provide, and where it may do better.
+"""The backend contract: what a storage system provides, and where it may do better.
 
-This module is the stable, public contract between the plugin and every backend,
-built in or published by a third party. A backend turns validated options into an
-fsspec filesystem and the root under which artifact keys live. Everything else (Load,
-Save, Delete, ListObjects, IsDirectory, OpenStream, SaveStream) is written once in
-:mod:`.store` on top of fsspec; the optional hooks below have generic defaults with the
-guarantees they document, and a backend overrides one only where its SDK does better.
+This is the one module to read to write a backend, built in or published by a third
+party. A backend turns validated options into an fsspec filesystem and the root under
+which artifact keys live; the plugin's engine runs every Argo call (Load, Save,
+SaveStream, OpenStream, Delete, ListObjects, IsDirectory) on that filesystem, and calls
+the optional hooks below where a backend has a better way than the generic one.
 
 A backend is one class:
 
-* a subclass of :class:`Backend` (directly or through a mix-in such as
-  :class:`RenameOnCommit`), with no abstract method left;
-* ``option_spec``: the options it accepts, each an :class:`~.options.Option`;
-* ``api_version``: the version of this API it was written for (:data:`API_VERSION`);
-* declared as an entry point in the group ``argo_artifact_driver.backends`` whose name
-  is the scheme (``webdav = my_package.backend:WebdavBackend``).
+* a subclass of :class:`Backend` with no abstract method left;
+* ``option_spec``: the options it accepts, each an :class:`Option`;
+* ``api_version``: the version of this contract it was written for (:data:`API_VERSION`);
+* declared as an entry point in the group ``argo_artifact_driver.backends`` whose name is
+  the scheme (``webdav = my_package.backend:WebdavBackend``).
 
-The registry checks all of this when the scheme is first used (:func:`api_problems`)
-and reports a backend that breaks it for its own scheme only.
+The plugin checks all of this when the scheme is first used (:func:`api_problems`) and
+reports a backend that breaks it for its own scheme only.
 
-Compatibility: within one ``API_VERSION`` nothing below changes incompatibly; new
-optional hooks may appear, always with a default that keeps existing backends working.
+========================  ====================================================================
+Declared (class attributes)
+----------------------------------------------------------------------------------------------
+``api_version``           contract version the class was written for (default: current)
+``option_spec``           ``{name: Option}``: what users may write next to ``scheme``
+``write_strategy``        :class:`WriteStrategy`: how a write is kept invisible until complete
+``filesystem_per_thread`` True when the filesystem object cannot be shared between threads
+========================  ====================================================================
+Must provide
+----------------------------------------------------------------------------------------------
+``create_filesystem()``   the fsspec filesystem, built from ``self.options`` (SDK imported here)
+``root()``                where keys live, in the filesystem's path form; no I/O
+========================  ====================================================================
+May override (each has a default that keeps the guarantees stated on it)
+----------------------------------------------------------------------------------------------
+``validate()``            checks ``option_spec`` cannot express; no I/O
+``describe()``            a short, secret-free name of the store for messages
+``endpoints()``           ``host[:port]`` of every server the store sends requests to (policy)
+``local_paths()``         local paths the configuration makes the plugin read (policy)
+``credential_report()``   where credentials come from, for ``argo-artifacts check --resolve``
+``download_file()``       one object into a local file (Load)
+``upload_file()``         one local file into one object (Save)
+``open_reader()``         a streamed reader of one object (OpenStream)
+``open_writer()``         a writer whose content appears only on a clean exit (SaveStream)
+``abandon_writer()``      throw away a writer's content without publishing it
+``publish()``             move a complete temporary file over its key (``RENAME_INTO_PLACE``)
+``check_path()``          refuse a store path that leaves the root (stores with links)
+``transient_errors()``    SDK errors of a response body that broke after its request succeeded
+``builtin_error()``       the Python builtin an SDK exception stands for
+========================  ====================================================================
+
+Compatibility: within one ``API_VERSION`` nothing here changes incompatibly; new optional
+hooks may appear, always with a default that keeps existing backends working.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
-import hashlib
-import threading
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping
+import enum
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping, Protocol
 
-from .keys import join_key, partial_name
-from .options import Option, iter_secret_options, validate_options
+from .errors import (
+    ArtifactError,
+    BackendUnavailable,
+    BadConfiguration,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
+from .imports import require
+from .options import (
+    Option,
+    Reach,
+    host_port,
+    iter_reaching,
+    iter_secret_options,
+    misplaced,
+    name_without_slash,
+    secret_ref,
+    validate_options,
+)
 from .secrets import Resolved, SecretRef, SecretResolver
 
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
     from fsspec import AbstractFileSystem
 
-    from .config import PluginConfig
-    from .registry import BackendRegistry
     from .settings import Settings
-    from .store import Store
 
-#: Version of this API. A backend sets ``api_version`` to the version it was written
-#: for; the registry refuses a backend whose version this plugin does not support.
+__all__ = [
+    "API_VERSION",
+    "ArtifactError",
+    "Backend",
+    "BackendUnavailable",
+    "BadConfiguration",
+    "BadRequest",
+    "Conflict",
+    "NotFound",
+    "Option",
+    "PermissionDenied",
+    "Reach",
+    "RenameOnCommit",
+    "Resolved",
+    "SUPPORTED_API_VERSIONS",
+    "SecretRef",
+    "SecretSource",
+    "StorageUnavailable",
+    "WriteStrategy",
+    "api_problems",
+    "discard_uncommitted",
+    "misplaced",
+    "name_without_slash",
+    "require",
+    "secret_ref",
+]
+
+#: Version of this contract. A backend sets ``api_version`` to the version it was written
+#: for; the plugin refuses a backend whose version it does not support.
 API_VERSION = 1
-#: Every backend API version this plugin can load.
+#: Every contract version this plugin can load.
 SUPPORTED_API_VERSIONS = frozenset({1})
+
+
+class WriteStrategy(enum.Enum):
+    """How a store keeps a write invisible until it is complete. The engine runs the
+    strategy; a backend only declares which one its store needs."""
+
+    #: The store publishes an object only when its upload completes (S3 multipart, GCS
+    #: resumable uploads, Azure block lists): write at the key itself.
+    ATOMIC_UPLOAD = "atomic upload"
+    #: The store shows a file while it is written (disks, SFTP, FTP, WebDAV): write a
+    #: temporary sibling ``.NAME.partial-XXXX`` (its parents created first), then
+    #: :meth:`Backend.publish` it over the key; a failed write removes the temporary file.
+    RENAME_INTO_PLACE = "rename into place"
+
+
+class SecretSource(Protocol):
+    """What resolves secret references for a backend (the plugin passes its own)."""
+
+    def resolve(self, ref: SecretRef) -> Resolved:
+        """The current value of ``ref``; raises an :class:`ArtifactError` saying why not."""
 
 
 class Backend(abc.ABC):
     """One storage system, configured for one ``plugin.configuration``.
 
-    Must provide: :attr:`option_spec`, :meth:`create_filesystem` and :meth:`root`.
-    May override: :meth:`validate`, :meth:`describe`, and the hooks
-    :meth:`upload_file`, :meth:`download_file`, :meth:`open_writer`, :meth:`open_reader`.
-
     The plugin builds one instance per distinct configuration and shares it between
     concurrent requests (from several threads): keep no per-request state on ``self``.
-    Building an instance must not touch storage or import the storage SDK (start-up is
-    on the critical path of every workflow pod, and ``argo-artifacts check`` relies on
-    it); do that in :meth:`create_filesystem`, which runs on first use.
+    Building an instance must not touch storage or import the storage SDK (start-up is on
+    the critical path of every workflow pod, and ``argo-artifacts check`` relies on it);
+    do that in :meth:`create_filesystem`, which runs on first use.
 
-    Errors: raise :class:`~.errors.BadConfiguration` for bad options, and let the
-    filesystem's own exceptions (``FileNotFoundError``, ``PermissionError``,
-    ``ConnectionError``, ...) through; the store translates them into messages that
-    name the key and :meth:`describe`. Never put a credential in a message.
+    The filesystem is built by the plugin (calling :meth:`create_filesystem`) and passed
+    to every hook; it is shared between calls and rebuilt when a secret it was built from
+    changes (a rotated credential), so :meth:`create_filesystem` may read secrets freely.
 
-    Secret references among the options are resolved through :meth:`secret`; the
-    filesystem is rebuilt when a resolved value changes (a rotated secret), so
-    :meth:`create_filesystem` may read secrets freely.
+    Errors: raise :class:`BadConfiguration` for bad options, and let the filesystem's own
+    exceptions (``FileNotFoundError``, ``PermissionError``, ``ConnectionError``, ... : the
+    ``OSError`` family) through; the plugin words them, naming the key and
+    :meth:`describe`. Map an SDK's own exception types to those in :meth:`builtin_error`:
+    an exception that is not a storage error is treated as a bug in the backend (logged
+    with its traceback, answered as an internal error). Never put a credential in a message.
     """
 
-    #: The backend API version this class was written for (see :data:`API_VERSION`).
+    #: The contract version this class was written for (see :data:`API_VERSION`).
     api_version: ClassVar[int] = API_VERSION
     #: The options this backend accepts, by name (the keys of ``plugin.configuration``
     #: next to ``scheme``). Unknown options are rejected with the closest known name;
     #: each option's ``help`` is shown by ``argo-artifacts check``.
     option_spec: ClassVar[Mapping[str, Option]] = {}
-    #: Whether writing a key creates the root (a directory on a file system). Where it
-    #: does not (a bucket, a container), a missing root is a configuration error, not an
-    #: empty store: see :meth:`ArtifactStore.check_root`.
-    root_created_by_writes: ClassVar[bool] = False
+    #: How writes stay invisible until complete (may be set per instance in ``validate``).
+    write_strategy: WriteStrategy = WriteStrategy.ATOMIC_UPLOAD
+    #: True when one filesystem object cannot serve several threads at once (ftplib's
+    #: single connection): the plugin then builds one per thread.
+    filesystem_per_thread: bool = False
 
     def __init__(
-        self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretResolver | None = None
+        self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretSource | None = None
     ) -> None:
         """Validate ``options`` against :attr:`option_spec`, then call :meth:`validate`.
 
         Subclasses rarely need their own ``__init__``; if they do, call this first.
-        ``self.options`` then holds every declared option (defaults filled in);
-        ``secrets`` resolves secret references (the registry passes its shared one)."""
+        ``self.options`` then holds every declared option (defaults filled in) and
+        ``self.settings`` the plugin's settings (timeouts, block sizes)."""
         self.scheme = scheme
         self.settings = settings
-        self.secrets = secrets if secrets is not None else SecretResolver.from_env()
+        self._secrets = secrets if secrets is not None else SecretResolver.from_settings(settings)
         self.options = validate_options(scheme, self.option_spec, options)
         self._secret_refs = dict(iter_secret_options(self.option_spec, self.options))
         self.validate()
-        self._fs: AbstractFileSystem | None = None
-        self._fs_fingerprint: str | None = None
-        self._fs_lock = threading.Lock()
 
     # -- what every backend provides -------------------------------------------------
 
     def validate(self) -> None:
-        """Check what :attr:`option_spec` cannot express (formats, relations between
-        options); raise :class:`~.errors.BadConfiguration` naming the option and the
-        expected form. Runs without network access. Default: nothing to check."""
+        """Check what :attr:`option_spec` cannot express (relations between options);
+        raise :class:`BadConfiguration` naming the option and the expected form. Runs
+        without network access. Default: nothing to check."""
 
     @abc.abstractmethod
     def create_filesystem(self) -> "AbstractFileSystem":
         """Build the fsspec filesystem from ``self.options``.
 
-        Called once, on first use, then shared by every request of this configuration
-        (from several threads). Import the storage SDK here, not at module level; if it
-        is missing, raise :class:`~.errors.BackendUnavailable` saying what to install
-        (:func:`~.imports.require` does this). Credentials come from the environment or
-        the SDK's own chain, never from a message."""
+        Called on first use, then shared by every request of this configuration (from
+        several threads, unless :attr:`filesystem_per_thread`). Import the storage SDK
+        here, with :func:`require`, which says what to install when it is missing.
+        Credentials come from secret references (:meth:`secret`), the environment or the
+        SDK's own chain, never from a message."""
 
     @abc.abstractmethod
     def root(self) -> str:
@@ -130,13 +218,26 @@ class Backend(abc.ABC):
         Default: ``<scheme>://<root>``."""
         return f"{self.scheme}://{self.root().lstrip('/')}"
 
+    def endpoints(self) -> list[str]:
+        """``host`` or ``host:port`` of every server this store sends requests to (secrets
+        included), for the operator's policy. Default: the values of the options declared
+        with ``reaches=Reach.HOST``. Override when the store also reaches a server no
+        option names (a default cloud endpoint, a token service)."""
+        return [host_port(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.HOST)]
+
+    def local_paths(self) -> list[str]:
+        """Local paths the configuration makes the plugin open (a root directory, a key
+        file), for the operator's policy. Default: the values of the options declared with
+        ``reaches=Reach.LOCAL_PATH``."""
+        return [str(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.LOCAL_PATH)]
+
     def credential_report(self) -> list[str]:
         """Secret-free lines saying where this backend's credentials come from, for
         ``argo-artifacts check --resolve``. Resolves every secret reference (raising if
         one is missing); backends add what their SDK would find on its own."""
         lines = []
         for name, ref in self.secret_options():
-            resolved = self.secrets.resolve(ref)
+            resolved = self._secrets.resolve(ref)
             lines.append(f"{name}: {ref}, from {resolved.source} ({resolved.location})")
         return lines
 
@@ -150,69 +251,40 @@ class Backend(abc.ABC):
         """The resolved value of the secret option ``option`` (dotted for nested ones),
         or None when it is not set."""
         ref = self._secret_refs.get(option)
-        return self.secrets.resolve(ref) if ref is not None else None
+        return self._secrets.resolve(ref) if ref is not None else None
 
-    def _secrets_fingerprint(self) -> str:
-        """A digest of every resolved secret value: it changes when a secret rotates."""
-        digest = hashlib.sha256()
-        for name in sorted(self._secret_refs):
-            digest.update(name.encode() + b"\0" + self.secret(name).value + b"\0")
-        return digest.hexdigest()
-
-    @property
-    def filesystem(self) -> "AbstractFileSystem":
-        """The filesystem, created on first use and shared; rebuilt when a secret it was
-        built from has changed (values are re-resolved after the resolver's TTL)."""
-        fingerprint = self._secrets_fingerprint() if self._secret_refs else ""
-        if self._fs is None or fingerprint != self._fs_fingerprint:
-            with self._fs_lock:
-                if self._fs is None or fingerprint != self._fs_fingerprint:
-                    self._fs = self.create_filesystem()
-                    self._fs_fingerprint = fingerprint
-        return self._fs
-
-    def build_store(self, registry: "BackendRegistry") -> "Store":
-        """The store that serves requests for this configuration: the generic
-        :class:`~.store.ArtifactStore` over this backend's filesystem.
-        :class:`CompositeBackend` overrides it to build its parts through ``registry``."""
-        from .store import ArtifactStore
-
-        return ArtifactStore(self)
-
-    # -- optional hooks, with generic fsspec defaults --------------------------------
+    # -- transfer hooks, with generic fsspec defaults --------------------------------
     # Each receives the shared filesystem and full store paths (root included). They are
     # called from worker threads, several at once for a directory artifact.
+
+    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
+        """Download one object to the local file ``lpath`` (a temporary name: the plugin
+        renames it into place, or removes it on failure). ``callback`` is an fsspec
+        callback that raises when the call must stop: pass it on. Default: ``get_file``."""
+        fs.get_file(rpath, lpath, **_callback(callback))
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         """Upload one local file to ``rpath``, replacing what is there.
 
-        Must: publish the object only once it is complete (a reader never sees part of
-        it; a failed upload leaves the previous object or nothing). Default:
-        ``put_file``, which object stores publish only when the upload completes (s3fs
-        aborts its multipart upload on failure). Stores that show partial writes use
-        :class:`RenameOnCommit`. ``callback`` is an fsspec callback that raises when the
-        call must stop; pass it on so a multipart upload is abandoned between parts."""
+        With ``ATOMIC_UPLOAD`` the object must appear only once complete (a failed upload
+        leaves the previous object or nothing; s3fs aborts its multipart upload); with
+        ``RENAME_INTO_PLACE`` ``rpath`` is the temporary name the plugin then publishes.
+        ``callback`` raises when the call must stop: pass it on, so a multipart upload is
+        abandoned between parts. Default: ``put_file``."""
         fs.put_file(lpath, rpath, **_callback(callback))
 
-    def download_file(self, fs: "AbstractFileSystem", rpath: str, lpath: str, callback: Any = None) -> None:
-        """Download one object to the local file ``lpath`` (a temporary name: the caller
-        renames it into place, or removes it on failure). Default: ``get_file``."""
-        fs.get_file(rpath, lpath, **_callback(callback))
-    def transient_errors(self) -> tuple[type[BaseException], ...]:
-        """SDK exceptions for a response body that broke after its request succeeded.
+    def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> contextlib.AbstractContextManager:
+        """A context manager yielding an object whose ``read(n)`` returns up to ``n``
+        bytes (fewer only at the end) of the object at ``rpath`` (OpenStream).
 
-        The SDK's own retries (configured in :meth:`create_filesystem`) cover failed
-        requests; core retries a whole-object transfer only for these and for Python's
-        ``ConnectionError``/``TimeoutError`` (see :func:`~.errors.is_transient`)."""
-        return ()
+        Must stream: read storage as the caller asks, never the whole object at once, and
+        release the connection when the context exits early. Raise ``FileNotFoundError``
+        for a missing key (``IsADirectoryError`` for a prefix). Default: one streamed GET
+        where the filesystem offers ``open_async`` (s3fs, gcsfs, ...), else fsspec's
+        ``open()`` (ranged reads of ``ARGO_ARTIFACT_DRIVER_READ_BLOCK_SIZE``)."""
+        from .streams import open_streaming_reader
 
-    def builtin_error(self, exc: BaseException) -> BaseException:
-        """The Python builtin an SDK exception stands for (``ConnectionError``,
-        ``TimeoutError``...), so that core can word the message; default: ``exc``."""
-        return exc
-
-    def check_path(self, rpath: str) -> None:
-        """Refuse a store path that leaves :meth:`root` (stores with symbolic links)."""
+        return open_streaming_reader(fs, rpath, self.settings.read_block_size)
 
     @contextlib.contextmanager
     def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
@@ -220,8 +292,19 @@ class Backend(abc.ABC):
         exits cleanly; on an exception nothing new is visible at ``rpath`` (SaveStream).
 
         Must keep memory bounded: data is written as it arrives, never collected whole.
-        Default: fsspec's ``autocommit=False`` with commit/discard, which s3fs, gcsfs
-        and adlfs implement as a multipart upload completed (or aborted) at the end."""
+        With ``RENAME_INTO_PLACE`` ``rpath`` is a temporary name and the default is a plain
+        write; with ``ATOMIC_UPLOAD`` the default is fsspec's ``autocommit=False`` with
+        commit/discard, which s3fs, gcsfs and adlfs implement as a multipart upload
+        completed (or aborted) at the end."""
+        if self.write_strategy is WriteStrategy.RENAME_INTO_PLACE:
+            f = fs.open(rpath, "wb")
+            try:
+                yield f
+                f.close()
+            except BaseException:
+                self.abandon_writer(f)
+                raise
+            return
         f = fs.open(rpath, "wb", autocommit=False, block_size=self.settings.write_block_size)
         try:
             yield f
@@ -232,92 +315,45 @@ class Backend(abc.ABC):
             raise
 
     def abandon_writer(self, f: Any) -> None:
-        """Throw away a file from :meth:`open_writer` whose content must not be published.
-        Default: fsspec's ``discard`` (abort the multipart upload), never ``close``."""
-        _discard(f)
+        """Throw away a file from :meth:`open_writer` whose content must not be published,
+        never calling the ``close()`` that would publish it. Default:
+        :func:`discard_uncommitted`."""
+        discard_uncommitted(f)
 
-    def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> contextlib.AbstractContextManager:
-        """A context manager yielding an object whose ``read(n)`` returns up to ``n``
-        bytes (fewer only at the end) of the object at ``rpath`` (OpenStream).
+    def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
+        """Move the complete temporary file ``tmp`` over ``rpath`` (``RENAME_INTO_PLACE``
+        only). Default: ``fs.mv``, a rename on file systems; override where the store has
+        a better primitive (WebDAV: one ``MOVE``)."""
+        fs.mv(tmp, rpath)
 
-        Must stream: read storage as the caller asks, never the whole object at once,
-        and release the connection when the context exits early. Raise
-        ``FileNotFoundError`` for a missing key. Default: one streamed GET where the
-        filesystem offers ``open_async`` (s3fs, gcsfs, ...), else fsspec's ``open()``
-        (ranged reads of ``ARGO_ARTIFACT_DRIVER_READ_BLOCK_SIZE``, or whatever the
-        filesystem's own file object does)."""
-        from .streams import open_streaming_reader
+    def check_path(self, rpath: str) -> None:
+        """Refuse (raise :class:`BadRequest`) a store path that leaves :meth:`root`, on
+        stores with symbolic links. Default: nothing to check."""
 
-        return open_streaming_reader(fs, rpath, self.settings.read_block_size)
+    # -- error hooks -------------------------------------------------------------------
 
+    def transient_errors(self) -> tuple[type[BaseException], ...]:
+        """SDK exceptions for a response body that broke after its request succeeded.
 
-class CompositeBackend(Backend):
-    """A scheme made of other configured backends (``fallback``), not a storage system.
+        The SDK's own retries (configured in :meth:`create_filesystem`) cover failed
+        requests; the plugin retries a whole-object download only for these and for
+        Python's ``ConnectionError``/``TimeoutError``."""
+        return ()
 
-    Its options hold nested configurations (each a mapping with its own ``scheme``); it
-    has no filesystem of its own and serves requests through the store that
-    :meth:`build_store` composes from stores the registry builds for those parts.
-    """
-
-    @abc.abstractmethod
-    def build_store(self, registry: "BackendRegistry") -> "Store":
-        """Compose the store from the parts, built with ``registry.store(...)``."""
-
-    def create_filesystem(self) -> "AbstractFileSystem":
-        raise TypeError(f"scheme '{self.scheme}' is composed of other stores and has no filesystem of its own")
-
-    def root(self) -> str:
-        return ""
-
-    def part(self, name: str) -> "PluginConfig":
-        """The nested configuration in option ``name``; raises BadConfiguration naming it."""
-        from .config import config_from_mapping
-
-        return config_from_mapping(self.options[name], where=f"'{name}' of scheme '{self.scheme}'")
-
-
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        """The Python builtin an SDK exception stands for (``FileNotFoundError``,
+        ``PermissionError``, ``ConnectionError``, ``TimeoutError``, another ``OSError``), or
+        an :class:`ArtifactError`, so that the plugin can word the message. Return ``exc``
+        itself for what is not a storage error. Default: ``exc``."""
+        return exc
 
 
 class RenameOnCommit:
-    """Mix-in for stores that show a file while it is being written (local disk, SFTP,
-    WebDAV): write to a temporary sibling name, then :meth:`publish` it over the key.
+    """Declares ``write_strategy = RENAME_INTO_PLACE``; kept so that backends written with
+    the mix-in (``class B(RenameOnCommit, Backend)``) keep working. New backends set
+    :attr:`Backend.write_strategy` instead."""
 
-    Put it before :class:`Backend` in the bases (``class B(RenameOnCommit, Backend)``).
-    A failed write removes the temporary file; the key keeps its previous content."""
-
-    root_created_by_writes = True  # file systems make the directories a write needs
-
-    def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
-        """Move the complete temporary file ``tmp`` over ``rpath``. Default: ``fs.mv``,
-        a rename on file systems; override where the store has a better primitive."""
-        fs.mv(tmp, rpath)
-
-    def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
-        with self._temporary_sibling(fs, rpath) as tmp:
-            fs.put_file(lpath, tmp, **_callback(callback))
-
-    @contextlib.contextmanager
-    def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
-        with self._temporary_sibling(fs, rpath) as tmp:
-            f = fs.open(tmp, "wb")
-            try:
-                yield f
-                f.close()
-            except BaseException:
-                _abandon(f)  # never let a later close() upload what was written so far
-                raise
-
-    @contextlib.contextmanager
-    def _temporary_sibling(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[str]:
-        parent, _, name = rpath.rpartition("/")
-        tmp = join_key(parent, partial_name(name))
-        try:
-            yield tmp
-            self.publish(fs, tmp, rpath)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                fs.rm_file(tmp)
-            raise
+    write_strategy = WriteStrategy.RENAME_INTO_PLACE
 
 
 def api_problems(candidate: Any) -> list[str]:
@@ -325,7 +361,7 @@ def api_problems(candidate: Any) -> list[str]:
     when it can. Third parties may assert ``api_problems(MyBackend) == []`` in tests."""
     if not (isinstance(candidate, type) and issubclass(candidate, Backend)):
         what = candidate.__name__ if isinstance(candidate, type) else f"an instance of {type(candidate).__name__}"
-        return [f"{what} is not a subclass of argo_artifact_driver.core.Backend"]
+        return [f"{what} is not a subclass of argo_artifact_driver.core.backend.Backend"]
     problems = []
     missing = sorted(getattr(candidate, "__abstractmethods__", ()))
     if missing:
@@ -333,33 +369,20 @@ def api_problems(candidate: Any) -> list[str]:
     version = candidate.api_version
     if version not in SUPPORTED_API_VERSIONS:
         supported = ", ".join(str(v) for v in sorted(SUPPORTED_API_VERSIONS))
-        problems.append(
-            f"{candidate.__name__} needs backend API version {version!r}; this plugin supports {supported}"
-        )
+        problems.append(f"{candidate.__name__} needs backend API version {version!r}; this plugin supports {supported}")
     spec = candidate.option_spec
     if not isinstance(spec, Mapping) or not all(isinstance(o, Option) for o in spec.values()):
         problems.append(f"{candidate.__name__}.option_spec must map option names to Option")
+    if not isinstance(candidate.write_strategy, WriteStrategy):
+        problems.append(f"{candidate.__name__}.write_strategy must be a WriteStrategy")
     return problems
 
 
-def _callback(callback: Any) -> dict[str, Any]:
-    return {} if callback is None else {"callback": callback}
-
-
-def _discard(f: Any) -> None:
-    """Throw away an uncommitted fsspec file and keep its finaliser from committing it."""
-    with contextlib.suppress(Exception):
-        f.discard()
-    with contextlib.suppress(Exception):
-        f.closed = True  # AbstractBufferedFile.__del__ would otherwise close() it
-
-
-def _abandon(f: Any) -> None:
-    """Close a file opened with autocommit without publishing what was written.
-
-    ``discard()`` where the file supports it (webdav4's upload-on-close file); a buffered
-    fsspec file is marked closed (its ``close()`` would flush the partial data); any other
-    file (a local one) is simply closed."""
+def discard_uncommitted(f: Any) -> None:
+    """Throw away an fsspec file opened for writing without publishing what was written:
+    ``discard()`` where the file has it (an uncommitted multipart upload, webdav4's
+    upload-on-close file), and the file marked closed so that no finaliser's ``close()``
+    uploads it; any other file (a local one) is closed."""
     with contextlib.suppress(Exception):
         f.discard()
     if getattr(f, "closed", True):
@@ -367,7 +390,11 @@ def _abandon(f: Any) -> None:
     from fsspec.spec import AbstractBufferedFile
 
     if isinstance(f, AbstractBufferedFile):
-        f.closed = True
+        f.closed = True  # AbstractBufferedFile.__del__ would otherwise close() it
     else:
         with contextlib.suppress(Exception):
             f.close()
+
+
+def _callback(callback: Any) -> dict[str, Any]:
+    return {} if callback is None else {"callback": callback}

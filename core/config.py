@@ -10,8 +10,6 @@ import yaml
 
 from .errors import BadConfiguration
 
-DEFAULT_SCHEME = "s3"  # configurations written for the S3 sample plugin carry no scheme
-
 
 @dataclass(frozen=True)
 class PluginConfig:
@@ -25,25 +23,27 @@ class PluginConfig:
         return json.dumps([self.scheme, self.options], sort_keys=True, default=str)
 
 
-def parse_configuration(text: str) -> PluginConfig:
-    """Parse the configuration text of an artifact; raise :class:`BadConfiguration`."""
+def parse_configuration(text: str, default_scheme: str) -> PluginConfig:
+    """Parse the configuration text of an artifact; raise :class:`BadConfiguration`.
+
+    A configuration without ``scheme`` gets ``default_scheme`` (the operator's setting)."""
     try:
         data = yaml.safe_load(text) if text and text.strip() else {}
     except yaml.YAMLError as exc:
         raise BadConfiguration(f"plugin configuration is not valid YAML or JSON: {_where(exc)}") from None
     if data is None:
         data = {}
-    return config_from_mapping(data)
+    return config_from_mapping(data, default_scheme)
 
 
-def config_from_mapping(data: Any, where: str = "plugin configuration") -> PluginConfig:
+def config_from_mapping(data: Any, default_scheme: str, where: str = "plugin configuration") -> PluginConfig:
     """Build a :class:`PluginConfig` from already-parsed data (also used for nested configs)."""
     if not isinstance(data, Mapping):
         raise BadConfiguration(
             f"{where} must be a mapping of options (like 'scheme: s3'), got {type(data).__name__}"
         )
     options = {str(k): v for k, v in data.items()}
-    scheme = options.pop("scheme", DEFAULT_SCHEME)
+    scheme = options.pop("scheme", default_scheme)
     if not isinstance(scheme, str) or not scheme.strip():
         raise BadConfiguration(f"'scheme' in {where} must be a non-empty string, got {scheme!r}")
     return PluginConfig(scheme=scheme.strip(), options=options)

@@ -3,7 +3,8 @@
 Backends and fsspec raise Python's own exceptions (``FileNotFoundError``,
 ``PermissionError``, ``ConnectionError``, ...); :func:`translate` turns those into this
 small hierarchy once, in core, so the gRPC edge maps one family of types to responses
-and never needs to know a storage SDK. Every message names the thing (scheme, key,
+and never needs to know a storage SDK. Any other exception is a bug and is left alone:
+the gRPC edge logs it with its traceback and answers with a short internal error. Every message names the thing (scheme, key,
 option) and what a person can do about it, and never carries a secret.
 """
 
@@ -91,14 +92,25 @@ class Conflict(ArtifactError):
     kind = "conflict"
 
 
-def translate(exc: BaseException, what: str) -> ArtifactError:
-    """Map an exception from fsspec, a backend or the OS to an :class:`ArtifactError`.
+def translate(exc: BaseException, what: str) -> ArtifactError | None:
+    """Map a storage error from fsspec, a backend or the OS to an :class:`ArtifactError`.
 
     ``what`` names the object of the failed operation ("key 'a/b' in s3://bucket") so the
-    message says which thing failed, not only how.
+    message says which thing failed, not only how. Storage errors are ``OSError`` and its
+    family (``FileNotFoundError``, ``PermissionError``, ``ConnectionError``,
+    ``TimeoutError``...), which fsspec and the SDK error tables of each backend speak.
+    Anything else is not a storage error but a bug: None, so that the caller lets it reach
+    the internal-error path, which logs its traceback.
     """
     if isinstance(exc, ArtifactError):
         return exc
+    if isinstance(exc, OSError):
+        return from_os_error(exc, what)
+    return None
+
+
+def from_os_error(exc: OSError, what: str) -> ArtifactError:
+    """The :class:`ArtifactError` for an ``OSError`` while working on ``what``."""
     detail = _detail(exc)
     if isinstance(exc, FileNotFoundError):
         return NotFound(f"{what} was not found ({detail})")
@@ -108,11 +120,9 @@ def translate(exc: BaseException, what: str) -> ArtifactError:
         return Conflict(f"{what}: {detail}")
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return StorageUnavailable(f"storage unreachable for {what}: {detail}")
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StorageUnavailable(f"no space left writing {what}")
-    if isinstance(exc, OSError):
-        return StorageUnavailable(f"storage error for {what}: {detail}")
-    return StorageUnavailable(f"unexpected {type(exc).__name__} for {what}: {detail}")
+    return StorageUnavailable(f"storage error for {what}: {detail}")
 
 
 #: Failures a later attempt cannot cure: the thing is missing, refused, or malformed.

@@ -14,8 +14,9 @@ permission denied, a conflict) is reported as it is, never hidden behind an answ
 the fallback: serving an old artifact because the new store is down would be silent
 data skew. Every error says which side failed.
 
-This is a :class:`~.backend.CompositeBackend`: its two parts are ordinary configurations
-built by the registry, so any installed scheme can be either side (even another fallback).
+This is a :class:`~.composite.Composite`: its two parts are ordinary configurations, built
+(and checked against the operator's policy) like any other, so any installed scheme can be
+either side (even another fallback).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
-from .backend import CompositeBackend
+from .composite import BuildStore, Composite
 from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, NotFound
 from .options import Option
 
 if TYPE_CHECKING:
-    from .registry import BackendRegistry
     from .store import Store
 
 T = TypeVar("T")
@@ -37,7 +37,7 @@ T = TypeVar("T")
 PRIMARY, FALLBACK = "primary", "fallback"
 
 
-class FallbackBackend(CompositeBackend):
+class FallbackScheme(Composite):
     """The ``fallback`` scheme: options are two nested configurations and ``writeBoth``."""
 
     option_spec = {
@@ -46,21 +46,15 @@ class FallbackBackend(CompositeBackend):
         "writeBoth": Option(bool, default=False, help="also write every artifact to the fallback store"),
     }
 
-    def validate(self) -> None:
-        self.part(PRIMARY)  # shape errors now; each part's own options when it is built
-        self.part(FALLBACK)
-
-    def build_store(self, registry: "BackendRegistry") -> "FallbackStore":
+    def build_store(self, build: BuildStore) -> "FallbackStore":
         sides = []
         for name in (PRIMARY, FALLBACK):
+            where = f"'{name}' of scheme '{self.scheme}'"
             try:
-                sides.append(registry.store(self.part(name)))
+                sides.append(build(self.options[name], where))
             except ArtifactError as exc:
-                raise type(exc)(f"'{name}' of scheme '{self.scheme}': {exc.message}") from None
+                raise type(exc)(f"{where}: {exc.message}") from None
         return FallbackStore(sides[0], sides[1], write_both=self.options["writeBoth"], scheme=self.scheme)
-
-    def describe(self) -> str:
-        return f"{self.scheme}://"
 
 
 class FallbackStore:

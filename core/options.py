@@ -9,18 +9,37 @@ must never silently fall back to anonymous access.
 An option made with :func:`secret_ref` holds a reference ``{name, key}`` to a Kubernetes
 secret; validation turns it into a :class:`~.secrets.SecretRef`, so resolving secrets and
 reporting where they come from is generic (see :meth:`.backend.Backend.secret_options`).
+An option whose value names a host or a local path says so (:class:`Reach`): the
+operator's policy checks every such value, for every backend, in one place.
+
+Fields that users bring from Argo's artifact-repository blocks but that Argo's
+controller consumes (``keyFormat``, ...) are refused for every scheme with a message
+saying where they belong (:data:`CONTROLLER_FIELDS`).
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from .errors import BadConfiguration
 from .secrets import SecretRef
 
 _MISSING = object()
+
+
+class Reach(enum.Enum):
+    """What an option's value makes the plugin reach, for the operator's policy."""
+
+    #: a server: ``host``, ``host:port`` or a URL (``https://host:port/path``)
+    HOST = "host"
+    #: a path on the plugin's own file system
+    LOCAL_PATH = "local path"
+    #: the name of an fsspec implementation (which decides what the store can reach)
+    FSSPEC_PROTOCOL = "fsspec protocol"
 
 
 @dataclass(frozen=True)
@@ -33,18 +52,26 @@ class Option:
     ``default``. ``help`` is one line for people: it is shown by ``argo-artifacts check``
     and in error messages, so say what the value is and give an example.
 
+    ``choices`` lists the values accepted; ``check`` is called with a value of the right
+    type and returns what is wrong with it (a phrase completing "'name' ...", like
+    "must be a bucket name, without '/'"), or None when it is fine.
+
     ``fields`` declares the keys of a mapping value (validated recursively); ``secret``
-    marks a secret reference. ``misplaced`` is not an option at all: a field that users
-    bring from Argo's repository blocks but that belongs elsewhere; writing it is an error
-    that says where it goes (the text of ``help``).
+    marks a secret reference; ``reaches`` says what the value makes the plugin reach (a
+    host, a local path), so that the operator's policy checks it. ``misplaced`` is not an
+    option at all: a field that users bring from Argo's repository blocks but that belongs
+    elsewhere; writing it is an error that says where it goes (the text of ``help``).
     """
 
     type: type | tuple[type, ...] = str
     required: bool = False
     default: Any = None
     help: str = ""
+    choices: tuple[Any, ...] = ()
+    check: Callable[[Any], str | None] | None = None
     fields: Mapping[str, "Option"] | None = None
     secret: bool = False
+    reaches: Reach | None = None
     misplaced: bool = False
 
     def type_name(self) -> str:
@@ -59,6 +86,8 @@ class Option:
             need = "optional"
         else:
             need = f"default {self.default!r}"
+        if self.choices:
+            need += f", one of {', '.join(_show(c) for c in self.choices)}"
         text = f"{name} ({self.type_name()}, {need})"
         return f"{text}: {self.help}" if self.help else text
 
@@ -81,10 +110,36 @@ def misplaced(explanation: str) -> Option:
     return Option(object, help=explanation, misplaced=True)
 
 
+def name_without_slash(value: str) -> str | None:
+    """An :attr:`Option.check` for the name of a bucket or container."""
+    return "must be a name, without '/'" if "/" in value.strip("/") or not value.strip("/") else None
+
+
+_CONTROLLER_SIDE = (
+    "Argo's workflow controller expands it into plugin.key; put it next to 'configuration' in the "
+    "artifact repository (plugin: {name: ..., keyFormat: ..., configuration: ...})"
+)
+
+#: Fields of Argo's artifact-repository blocks that Argo's controller consumes: written
+#: inside ``configuration`` they would silently do nothing, so every scheme refuses them
+#: with where they belong (a backend may still declare an option of the same name).
+CONTROLLER_FIELDS: Mapping[str, Option] = {
+    "keyFormat": misplaced(_CONTROLLER_SIDE),
+    "blobNameFormat": misplaced(_CONTROLLER_SIDE.replace("keyFormat: ...", "keyFormat: ... (blobNameFormat in "
+                                                         "Argo's Azure repository)")),
+    "keyPrefix": misplaced(
+        "Argo deprecated it; write the prefix into plugin.keyFormat instead, e.g. "
+        "keyFormat: 'my-prefix/{{workflow.name}}/{{pod.name}}'"
+    ),
+    "key": misplaced("the artifact's key is plugin.key (or plugin.keyFormat in the artifact repository)"),
+    "blob": misplaced("the artifact's key is plugin.key (or plugin.keyFormat in the artifact repository)"),
+}
+
+
 def validate_options(scheme: str, spec: Mapping[str, Option], given: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``given`` completed with defaults; raise :class:`BadConfiguration` on any problem."""
     problems: list[str] = []
-    result = _validate_mapping(spec, given, "", problems)
+    result = _validate_mapping({**CONTROLLER_FIELDS, **spec}, given, "", problems)
     if problems:
         raise BadConfiguration(f"invalid configuration for scheme '{scheme}': " + "; ".join(problems))
     return result
@@ -115,12 +170,24 @@ def _validate_mapping(spec: Mapping[str, Option], given: Mapping[str, Any], pref
         if not _has_type(value, option.type):
             problems.append(f"'{prefix}{name}' must be a {_describe_type(option)}, got {type(value).__name__}")
             continue
+        if option.choices and value not in option.choices:
+            shown = ", ".join(_show(c) for c in option.choices)
+            problems.append(f"'{prefix}{name}' must be one of {shown}, got {_show(value)}")
+            continue
+        problem = option.check(value) if option.check is not None else None
+        if problem:
+            problems.append(f"'{prefix}{name}' {problem}")
+            continue
         if option.fields is not None and isinstance(value, Mapping):
             value = _validate_mapping(option.fields, value, f"{prefix}{name}.", problems)
             if option.secret and value.get("name") and value.get("key"):
                 value = SecretRef.from_mapping(value)
         result[name] = value
     return result
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _describe_type(option: Option) -> str:
@@ -154,3 +221,25 @@ def iter_secret_options(spec: Mapping[str, Option], options: Mapping[str, Any], 
             yield prefix + name, value
         elif option.fields is not None and isinstance(value, Mapping):
             yield from iter_secret_options(option.fields, value, f"{prefix}{name}.")
+
+
+def iter_reaching(
+    spec: Mapping[str, Option], options: Mapping[str, Any], reach: Reach, prefix: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """(dotted option name, value) of every option set in validated ``options`` that reaches ``reach``."""
+    for name, option in spec.items():
+        value = options.get(name)
+        if value is None:
+            continue
+        if option.reaches is reach:
+            yield prefix + name, value
+        elif option.fields is not None and isinstance(value, Mapping):
+            yield from iter_reaching(option.fields, value, reach, f"{prefix}{name}.")
+
+
+def host_port(value: str) -> str:
+    """``host[:port]`` of an option that reaches a host, written as ``host:port`` or as a URL
+    (``https://host:port/path``); IPv6 literals keep their brackets."""
+    text = value.strip()
+    netloc = urlsplit(text).netloc if "://" in text else text.split("/", 1)[0]
+    return netloc.rpartition("@")[2]  # never a userinfo part

@@ -1,15 +1,18 @@
 """Finding backends: entry points in the group ``argo_artifact_driver.backends``.
 
 The entry-point name is the scheme. Discovery reads installed distributions' metadata
-(importlib.metadata) and imports nothing: it is what names the distribution behind each
-scheme and finds two packages claiming one. Loading goes through stevedore's
-DriverManager, which imports only the named entry point, when that scheme is first used. Every problem is reported for its own scheme only, naming the distribution
-that declared it and the reason, while every other scheme keeps working:
+(``importlib.metadata``) and imports nothing: it names the distribution behind each
+scheme and finds two packages claiming one. Loading imports only the one entry point of
+a scheme, when that scheme is first used (``EntryPoint.load()``: the standard library does
+all of it, so no plugin manager sits between the metadata and the import). Every problem
+is reported for its own scheme only, naming the distribution that declared it and the
+reason, while every other scheme keeps working:
 
 * no distribution declares the scheme: :class:`~.errors.UnknownScheme`;
 * two or more distributions declare it: :class:`~.errors.BackendUnavailable` naming
   them all (never resolved by install order, and neither is imported);
-* the import fails, or what it gives breaks the API (:func:`~.backend.api_problems`):
+* the import fails, or what it gives is neither a :class:`~.backend.Backend` that keeps
+  the contract (:func:`~.backend.api_problems`) nor a :class:`~.composite.Composite`:
   :class:`~.errors.BackendUnavailable` with the cause.
 
 A distribution is found under one name once (``importlib.metadata`` keeps the first on
@@ -21,18 +24,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any, Union
 
 from .backend import Backend, api_problems
-from .config import PluginConfig
+from .composite import Composite, composite_problems
 from .errors import ArtifactError, BackendUnavailable, UnknownScheme
-from .secrets import SecretResolver
-from .settings import Settings
-
-if TYPE_CHECKING:
-    from .store import Store
 
 ENTRY_POINT_GROUP = "argo_artifact_driver.backends"
+
+#: What an entry point of the group loads: a storage backend or a composite scheme.
+SchemeClass = Union[type[Backend], type[Composite]]
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,12 @@ class BackendStatus:
 
 
 class BackendRegistry:
-    """Backends by scheme, loaded on demand. Pass one around; there is no global instance."""
+    """Backend classes by scheme, loaded on demand. Pass one around; there is no global instance."""
 
-    def __init__(
-        self, namespace: str = ENTRY_POINT_GROUP, settings: Settings | None = None, secrets: SecretResolver | None = None
-    ) -> None:
+    def __init__(self, namespace: str = ENTRY_POINT_GROUP) -> None:
         self.namespace = namespace
-        self.settings = settings or Settings.from_env()
         self._entries: dict[str, tuple[BackendEntry, ...]] | None = None
-        # One resolver for every backend, so its short-lived cache is shared.
-        self.secrets = secrets or SecretResolver.from_env()
-        self._classes: dict[str, type[Backend]] = {}
+        self._classes: dict[str, SchemeClass] = {}
         self._failures: dict[str, ArtifactError] = {}
         self._lock = threading.Lock()
 
@@ -98,7 +94,7 @@ class BackendRegistry:
 
     # -- loading ---------------------------------------------------------------------
 
-    def backend_class(self, scheme: str) -> type[Backend]:
+    def backend_class(self, scheme: str) -> SchemeClass:
         """The backend class for ``scheme``, importing its module on first use.
 
         Raises :class:`UnknownScheme` or :class:`BackendUnavailable`; a failure is
@@ -116,10 +112,6 @@ class BackendRegistry:
                     failure = self._failures[scheme] = exc
         raise type(failure)(failure.message)
 
-    def create(self, config: PluginConfig) -> Backend:
-        """A backend instance for one parsed configuration (options validated)."""
-        return self.backend_class(config.scheme)(config.scheme, config.options, self.settings, secrets=self.secrets)
-
     def status(self, scheme: str) -> BackendStatus:
         """Try to load ``scheme`` (imports its module) and say whether it works."""
         try:
@@ -128,12 +120,7 @@ class BackendRegistry:
             return BackendStatus(scheme, self.entries(scheme), exc.message)
         return BackendStatus(scheme, self.entries(scheme))
 
-    def store(self, config: PluginConfig) -> "Store":
-        """The store serving one parsed configuration: the backend's own store, or for a
-        composite scheme (``fallback``) the store composed of its parts."""
-        return self.create(config).build_store(self)
-
-    def _load(self, scheme: str) -> type[Backend]:
+    def _load(self, scheme: str) -> SchemeClass:
         entries = self.entries(scheme)
         if not entries:
             installed = ", ".join(self.schemes()) or "none"
@@ -151,35 +138,22 @@ class BackendRegistry:
             )
         entry = entries[0]
         try:
-            loaded = self._import(scheme)
+            loaded = entry.entry_point.load()
         except Exception as exc:  # any failure while importing a third party's module
             raise BackendUnavailable(
                 f"scheme '{scheme}' is unavailable: the backend from {entry.origin()} failed to import: "
                 f"{type(exc).__name__}: {exc}; reinstall or upgrade that package"
             ) from None
-        problems = api_problems(loaded)
+        if isinstance(loaded, type) and issubclass(loaded, Composite):
+            problems = composite_problems(loaded)
+        else:
+            problems = api_problems(loaded)
         if problems:
             raise BackendUnavailable(
                 f"scheme '{scheme}' is unavailable: the backend from {entry.origin()} does not implement "
                 f"the backend API: {'; '.join(problems)}"
             )
         return loaded
-
-    def _import(self, scheme: str) -> Any:
-        """Import the one entry point named ``scheme`` (conflicts were ruled out above)."""
-        from stevedore import driver
-
-        manager = driver.DriverManager(
-            self.namespace, scheme, invoke_on_load=False, on_load_failure_callback=_reraise
-        )
-        return manager.driver
-
-
-def _reraise(_manager: Any, _entry_point: Any, exc: BaseException) -> None:
-    # stevedore's default logs a failed import and carries on, which would turn a broken
-    # backend into "unknown scheme"; the caller reports the real cause instead.
-    raise exc
-
 
 def _entry(ep: metadata.EntryPoint) -> BackendEntry:
     dist = getattr(ep, "dist", None)

@@ -5,11 +5,11 @@ rather than carry values, so a workflow never holds a credential. The plugin res
 reference in this order:
 
 1. a **mounted directory**: ``<dir>/<name>/<key>``, the shape of a Kubernetes secret
-   volume (``ARGO_ARTIFACT_DRIVER_SECRETS_DIR``, default ``/var/run/secrets/argo-artifact-driver``);
+   volume (setting ``secrets_dir``, default ``/var/run/secrets/argo-artifact-driver``);
 2. the **Kubernetes API**, with the pod's service account: one
    ``GET /api/v1/namespaces/NS/secrets/NAME``, ``data[key]`` base64-decoded.
 
-Resolved values are cached for a short, bounded time (``ARGO_ARTIFACT_DRIVER_SECRETS_TTL_SECONDS``,
+Resolved values are cached for a short, bounded time (setting ``secrets_ttl_seconds``,
 default 60) so a rotated secret is picked up without a restart. Errors name the secret and
 the key and never carry a value. Only the standard library is used (urllib + ssl): one GET
 does not justify the Kubernetes client and its dependencies on the start-up path.
@@ -30,14 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .errors import ArtifactError, PermissionDenied, SecretUnavailable
+from .settings import Settings, env_name
 
-ENV_SECRETS_DIR = "ARGO_ARTIFACT_DRIVER_SECRETS_DIR"
-ENV_SECRETS_TTL = "ARGO_ARTIFACT_DRIVER_SECRETS_TTL_SECONDS"
-ENV_SERVICEACCOUNT_DIR = "ARGO_ARTIFACT_DRIVER_SERVICEACCOUNT_DIR"
-ENV_NAMESPACE = "ARGO_ARTIFACT_DRIVER_NAMESPACE"
-DEFAULT_SECRETS_DIR = "/var/run/secrets/argo-artifact-driver"
-DEFAULT_SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-DEFAULT_TTL_SECONDS = 60.0
 API_TIMEOUT_SECONDS = 10.0
 
 MOUNTED = "mounted file"
@@ -91,17 +85,18 @@ class KubernetesSecrets:
         self._context: ssl.SSLContext | None = None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "KubernetesSecrets | None":
-        """The in-cluster API, or None when this process does not run in a pod."""
+    def from_settings(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> "KubernetesSecrets | None":
+        """The in-cluster API (found as Kubernetes tells every pod: ``KUBERNETES_SERVICE_HOST``
+        and ``_PORT``), or None when this process does not run in a pod."""
         env = os.environ if environ is None else environ
         host = env.get("KUBERNETES_SERVICE_HOST")
-        account_dir = env.get(ENV_SERVICEACCOUNT_DIR, DEFAULT_SERVICEACCOUNT_DIR)
+        account_dir = settings.serviceaccount_dir
         if not host or not os.path.exists(os.path.join(account_dir, "token")):
             return None
         port = env.get("KUBERNETES_SERVICE_PORT", "443")
         if ":" in host and not host.startswith("["):  # an IPv6 address
             host = f"[{host}]"
-        return cls(f"https://{host}:{port}", account_dir, env.get(ENV_NAMESPACE) or None)
+        return cls(f"https://{host}:{port}", account_dir, settings.namespace or None)
 
     @property
     def namespace(self) -> str:
@@ -167,9 +162,9 @@ class SecretResolver:
 
     def __init__(
         self,
-        secrets_dir: str = DEFAULT_SECRETS_DIR,
+        secrets_dir: str = Settings.secrets_dir,
         kubernetes: KubernetesSecrets | None = None,
-        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        ttl_seconds: float = Settings.secrets_ttl_seconds,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.secrets_dir = secrets_dir
@@ -180,16 +175,10 @@ class SecretResolver:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "SecretResolver":
-        env = os.environ if environ is None else environ
-        raw_ttl = env.get(ENV_SECRETS_TTL, str(DEFAULT_TTL_SECONDS))
-        try:
-            ttl = float(raw_ttl)
-        except ValueError:
-            raise ValueError(f"{ENV_SECRETS_TTL} must be a number of seconds, got {raw_ttl!r}") from None
-        if ttl < 0:
-            raise ValueError(f"{ENV_SECRETS_TTL} must not be negative, got {ttl}")
-        return cls(env.get(ENV_SECRETS_DIR, DEFAULT_SECRETS_DIR), KubernetesSecrets.from_env(env), ttl)
+    def from_settings(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> "SecretResolver":
+        """The resolver ``settings`` describe (``environ``: where to find the Kubernetes API)."""
+        kubernetes = KubernetesSecrets.from_settings(settings, environ)
+        return cls(settings.secrets_dir, kubernetes, settings.secrets_ttl_seconds)
 
     def resolve(self, ref: SecretRef) -> Resolved:
         """The current value of ``ref``; cached for ``ttl_seconds``."""
@@ -216,7 +205,7 @@ class SecretResolver:
             raise SecretUnavailable(
                 f"{ref} not found: no file {path}, and no Kubernetes API to ask (not running in a pod "
                 f"with a service-account token); mount the secret under {self.secrets_dir}/{ref.name}/ "
-                f"or set {ENV_SECRETS_DIR}"
+                f"or set {env_name('secrets_dir')}"
             )
         value = self.kubernetes.get(ref)
         return Resolved(value, KUBERNETES, f"{ref} via {self.kubernetes.describe()}")

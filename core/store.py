@@ -1,36 +1,41 @@
 """The Argo operations, written once on top of the fsspec filesystem of a backend.
 
-Semantics (DESIGN.md): a key is an object, or a prefix with objects below ``key/``
-(a directory artifact). Nothing half-done is ever visible: Load writes to a temporary
-name beside the target and renames it into place; Save and SaveStream go through the
-backend's atomic upload/writer, which publishes an object only once it is complete.
+Semantics: a key is an object, or a prefix with objects below ``key/`` (a directory
+artifact). Nothing half-done is ever visible: Load writes to a temporary name beside the
+target and renames it into place (:mod:`.localfs`); Save and SaveStream follow the
+backend's declared :class:`~.backend.WriteStrategy` — an upload the store publishes only
+once complete, or a temporary sibling renamed over the key.
+
+Errors: storage errors (the ``OSError`` family, and what a backend's ``builtin_error``
+maps to one) become :class:`~.errors.ArtifactError` messages naming the key and the store;
+anything else is a bug and travels on untouched, to be logged with its traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import shutil
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Protocol
 
-from .backend import RenameOnCommit
+from .backend import WriteStrategy
 from .deadline import NO_DEADLINE, Deadline
-from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, PermissionDenied, is_transient, translate
-from .keys import is_partial_name, join_key, normalize_key, partial_name, posix_relpath, relative_member, safe_local_join
+from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, is_transient, translate
+from .fscache import FilesystemCache
+from .keys import is_partial_name, join_key, normalize_key, partial_name, relative_member, safe_local_join
+from .localfs import load_target, save_source, staged, tree_files
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from fsspec import AbstractFileSystem
 
-log = logging.getLogger("argo_artifact_driver")
+    from .backend import Backend
 
 _MAX_LISTED_FAILURES = 5
 
 
 class Store(Protocol):
-    """What the gRPC edge calls: :class:`ArtifactStore`, or a composite such as
+    """What the gRPC edge calls: :class:`ArtifactStore`, or a composite's store such as
     :class:`~.fallback.FallbackStore`."""
 
     scheme: str
@@ -56,11 +61,21 @@ class ArtifactStore:
         self.backend = backend
         self.settings = backend.settings
         self.retry_policy = RetryPolicy(attempts=self.settings.transfer_attempts)
+        self._filesystems = FilesystemCache(backend)
         self._sdk_transient: tuple[type[BaseException], ...] | None = None
 
     @property
     def scheme(self) -> str:
         return self.backend.scheme
+
+    @property
+    def fs(self) -> "AbstractFileSystem":
+        """The backend's filesystem (built on first use, shared between calls)."""
+        return self._filesystems.get()
+
+    @property
+    def renames_into_place(self) -> bool:
+        return self.backend.write_strategy is WriteStrategy.RENAME_INTO_PLACE
 
     def describe(self) -> str:
         return self.backend.describe()
@@ -72,9 +87,9 @@ class ArtifactStore:
 
         Nothing appears at ``path`` unless every byte arrived before ``deadline``."""
         key = normalize_key(key)
-        dest = _local_target(path)
-        rpath = self._rpath(key)
+        dest = load_target(path)
         with self._translated(key):
+            rpath = self._rpath(key)
             info = self._info(rpath)
             if info is not None and info.get("type") != "directory":
                 return self._load_file(key, rpath, dest, deadline)
@@ -90,11 +105,11 @@ class ArtifactStore:
 
     def _read_chunks(self, key: str, deadline: Deadline) -> Iterator[bytes]:
         key = normalize_key(key)
-        rpath = self._rpath(key)
         size = self.settings.stream_chunk_size
         with self._translated(key):
+            rpath = self._rpath(key)
             try:
-                with self.backend.open_reader(self.backend.filesystem, rpath) as reader:
+                with self.backend.open_reader(self.fs, rpath) as reader:
                     while True:
                         deadline.check(f"reading {self._what(key)}")
                         data = reader.read(size)
@@ -119,7 +134,7 @@ class ArtifactStore:
         """True when objects exist below ``key/``."""
         key = normalize_key(key, allow_empty=True)
         with self._translated(key):
-            return bool(self.backend.filesystem.isdir(self._rpath(key)))
+            return bool(self.fs.isdir(self._rpath(key)))
 
     def inventory(self, prefix: str = "") -> "Inventory":
         """Every object at ``prefix`` or below ``prefix/``, in one recursive listing (what a
@@ -127,16 +142,15 @@ class ArtifactStore:
         that write under a temporary name, writes in progress are left out; objects whose
         names no artifact key can address are listed apart, with the reason."""
         prefix = normalize_key(prefix, allow_empty=True)
-        rpath = self._rpath(prefix)
-        fs = self.backend.filesystem
         with self._translated(prefix):
+            rpath = self._rpath(prefix)
+            fs = self.fs
             fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
             found = fs.find(rpath, withdirs=False, detail=True)
-        writes_partials = isinstance(self.backend, RenameOnCommit)
         inventory = Inventory()
         for path, info in found.items():
             rel = "" if path.rstrip("/") == rpath else relative_member(rpath, path)
-            if rel is None or info.get("type") == "directory" or (writes_partials and is_partial_name(path)):
+            if rel is None or info.get("type") == "directory" or (self.renames_into_place and is_partial_name(path)):
                 continue
             size = int(info.get("size") or 0)
             raw = join_key(prefix, rel)
@@ -152,12 +166,12 @@ class ArtifactStore:
     def check_root(self) -> None:
         """Raise BadConfiguration when the store's root (its bucket or container) does not
         exist, so that "no such key" can be told from "no such store"; a no-op on stores
-        whose writes create the root."""
-        if self.backend.root_created_by_writes:
+        whose writes create the root (file systems)."""
+        if self.renames_into_place:
             return
-        root = self._root_path()
         with self._translated(""):
-            missing = bool(root) and not self.backend.filesystem.exists(root)
+            root = self._root_path()
+            missing = bool(root) and not self.fs.exists(root)
         if missing:
             raise BadConfiguration(f"{self.backend.describe()} does not exist: create it, or fix the configuration")
 
@@ -166,11 +180,11 @@ class ArtifactStore:
     def save(self, path: str, key: str, deadline: Deadline = NO_DEADLINE) -> int:
         """Upload a file to ``key`` or a directory to ``key/<relative path>``; return bytes."""
         key = normalize_key(key)
-        src = _local_source(path)
-        rpath = self._rpath(key)
-        if os.path.isdir(src):
-            return self._save_directory(key, src, rpath, deadline)
+        src = save_source(path)
         with self._translated(key):
+            rpath = self._rpath(key)
+            if os.path.isdir(src):
+                return self._save_directory(key, src, rpath, deadline)
             return self._upload(src, rpath, deadline, f"saving {self._what(key)}")
 
     def save_stream(
@@ -187,11 +201,10 @@ class ArtifactStore:
         but not yet visible; if it raises, nothing is published (the gRPC edge uses it to
         confirm the client really finished)."""
         key = normalize_key(key)
-        rpath = self._rpath(key)
         what = f"saving {self._what(key)}"
-
         with self._translated(key):
-            with self.backend.open_writer(self.backend.filesystem, rpath) as f:
+            rpath = self._rpath(key)
+            with self._writer(rpath) as f:
 
                 def write(chunk: bytes) -> None:
                     deadline.check(what)
@@ -209,9 +222,9 @@ class ArtifactStore:
 
         A key that is already gone is a success (artifact GC may run twice)."""
         key = normalize_key(key)
-        rpath = self._rpath(key)
-        fs = self.backend.filesystem
         with self._translated(key):
+            rpath = self._rpath(key)
+            fs = self.fs
             info = self._info(rpath)
             is_object = info is not None and info.get("type") != "directory"
             members = self._members(rpath)
@@ -222,11 +235,47 @@ class ArtifactStore:
                     fs.rm_file(rpath)
             return len(members) + int(is_object)
 
+    # -- the write strategies ----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writer(self, rpath: str) -> Iterator[BinaryIO]:
+        """The backend's writer for ``rpath``, through its write strategy."""
+        if not self.renames_into_place:
+            with self.backend.open_writer(self.fs, rpath) as f:
+                yield f
+            return
+        with self._temporary_sibling(rpath) as tmp, self.backend.open_writer(self.fs, tmp) as f:
+            yield f
+
+    def _put(self, lpath: str, rpath: str, callback: Any) -> None:
+        """The backend's upload of one file to ``rpath``, through its write strategy."""
+        if not self.renames_into_place:
+            self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
+            return
+        with self._temporary_sibling(rpath) as tmp:
+            self.backend.upload_file(self.fs, lpath, tmp, callback=callback)
+
+    @contextlib.contextmanager
+    def _temporary_sibling(self, rpath: str) -> Iterator[str]:
+        """A temporary name beside ``rpath`` (parents created) to write; published over
+        ``rpath`` when the block succeeds, removed when it fails."""
+        fs = self.fs
+        parent, _, name = rpath.rpartition("/")
+        _make_directories(fs, parent)
+        tmp = join_key(parent, partial_name(name))
+        try:
+            yield tmp
+            self.backend.publish(fs, tmp, rpath)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fs.rm_file(tmp)
+            raise
+
     # -- helpers ---------------------------------------------------------------------
 
     def _root_path(self) -> str:
         """The backend's root in the filesystem's own path form (no protocol)."""
-        return self.backend.filesystem._strip_protocol(self.backend.root()).rstrip("/")
+        return self.fs._strip_protocol(self.backend.root()).rstrip("/")
 
     def _rpath(self, key: str) -> str:
         rpath = join_key(self._root_path(), key)
@@ -240,22 +289,18 @@ class ArtifactStore:
 
     def _download(self, rpath: str, local: str, deadline: Deadline, what: str) -> int:
         """One object to one local file, retried whole if its body breaks mid-way (the one
-        failure the SDKs' request retries leave to us; see README, Reliability)."""
+        failure the SDKs' request retries leave to us; see the operations docs)."""
         def attempt() -> int:
-            return self._transfer(self.backend.download_file, rpath, local, local, deadline, what)
+            self.backend.download_file(self.fs, rpath, local, callback=deadline.progress(what))
+            return os.path.getsize(local)
 
         return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
 
     def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
-        """One local file to one object; the backend publishes it only when complete. Not
-        retried here: the SDK's own layer retries failed requests, and a second layer
-        would multiply attempts against a failing store."""
-        return self._transfer(self.backend.upload_file, local, rpath, local, deadline, what)
-
-    def _transfer(self, move: Callable[..., None], source: str, target: str, local: str, deadline: Deadline, what: str) -> int:
-        """``move(fs, source, target)``, checking the call's deadline as bytes move;
-        returns the size of the ``local`` side."""
-        move(self.backend.filesystem, source, target, callback=deadline.progress(what))
+        """One local file to one object; published only when complete. Not retried here:
+        the SDK's own layer retries failed requests, and a second layer would multiply
+        attempts against a failing store."""
+        self._put(local, rpath, deadline.progress(what))
         return os.path.getsize(local)
 
     def _what(self, key: str) -> str:
@@ -263,23 +308,28 @@ class ArtifactStore:
 
     @contextlib.contextmanager
     def _translated(self, key: str) -> Iterator[None]:
+        """Storage errors become messages naming ``key``; anything else is a bug and is
+        re-raised as it is (the gRPC edge logs it with its traceback)."""
         try:
             yield
         except ArtifactError:
             raise
         except Exception as exc:
-            raise translate(self.backend.builtin_error(exc), self._what(key)) from exc
+            error = translate(self.backend.builtin_error(exc), self._what(key))
+            if error is None:
+                raise
+            raise error from exc
 
     def _info(self, rpath: str) -> dict | None:
         try:
-            return self.backend.filesystem.info(rpath)
+            return self.fs.info(rpath)
         except FileNotFoundError:
             return None
 
     def _members(self, rpath: str) -> list[tuple[str, str]]:
         """(relative key, store path) of every object below ``rpath/``, sorted."""
         members = []
-        for found in self.backend.filesystem.find(rpath, withdirs=False):
+        for found in self.fs.find(rpath, withdirs=False):
             rel = relative_member(rpath, found)
             if rel is None or rel.endswith("/"):  # the key itself, or a directory marker
                 continue
@@ -290,13 +340,13 @@ class ArtifactStore:
 
     def _load_file(self, key: str, rpath: str, dest: str, deadline: Deadline) -> int:
         what = f"loading {self._what(key)}"
-        with _staged(dest, deadline, what) as tmp:
+        with staged(dest, deadline, what) as tmp:
             return self._download(rpath, tmp, deadline, what)
 
     def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str, deadline: Deadline) -> int:
         _check_no_file_directory_clash(self._what(key), [rel for rel, _ in members])
         what = f"loading {self._what(key)}"
-        with _staged(dest, deadline, what, directory=True) as tmpdir:
+        with staged(dest, deadline, what, directory=True) as tmpdir:
             pairs = [(store_path, safe_local_join(tmpdir, rel)) for rel, store_path in members]
             for _, local in pairs:
                 os.makedirs(os.path.dirname(local), exist_ok=True)
@@ -310,7 +360,7 @@ class ArtifactStore:
             return total
 
     def _save_directory(self, key: str, src: str, rpath: str, deadline: Deadline) -> int:
-        files = list(_tree_files(src))
+        files = list(tree_files(src))
         what = f"saving {self._what(key)}"
 
         def send(item: tuple[str, str]) -> int:
@@ -322,19 +372,33 @@ class ArtifactStore:
             raise self._partial_failure("save", key, [(rel, e) for (_, rel), e in failures], len(files))
         return total
 
-    def _partial_failure(self, verb: str, key: str, failures: list, count: int) -> ArtifactError:
-        failures = [(name, self.backend.builtin_error(exc)) for name, exc in failures]
-        first = translate(failures[0][1], self._what(key))
-        names = ", ".join(f"'{name}' ({translate(exc, 'it').message})" for name, exc in failures[:_MAX_LISTED_FAILURES])
-        more = f" and {len(failures) - _MAX_LISTED_FAILURES} more" if len(failures) > _MAX_LISTED_FAILURES else ""
-        error = type(first)(
-            f"could not {verb} {len(failures)} of {count} files of the directory artifact "
+    def _partial_failure(self, verb: str, key: str, failures: list[tuple[str, BaseException]], count: int) -> BaseException:
+        """One error for the objects of a directory artifact that did not make it, naming
+        them; a failure that is not a storage error (a bug) is returned as it is."""
+        errors = []
+        for name, exc in failures:
+            error = translate(self.backend.builtin_error(exc), "it")
+            if error is None:
+                return exc
+            errors.append((name, error))
+        names = ", ".join(f"'{name}' ({error.message})" for name, error in errors[:_MAX_LISTED_FAILURES])
+        more = f" and {len(errors) - _MAX_LISTED_FAILURES} more" if len(errors) > _MAX_LISTED_FAILURES else ""
+        return type(errors[0][1])(
+            f"could not {verb} {len(errors)} of {count} files of the directory artifact "
             f"{self._what(key)}: {names}{more}"
         )
-        return error
 
 
-# -- local file-system helpers ----------------------------------------------------------
+def _make_directories(fs: "AbstractFileSystem", path: str) -> None:
+    """Create ``path`` and its parents on a file system that needs them before a write
+    (SFTP, FTP, WebDAV), tolerating another writer that creates them at the same time."""
+    if not path:
+        return
+    try:
+        fs.makedirs(path, exist_ok=True)
+    except Exception:  # some implementations raise their own errors for a racing mkdir
+        if not fs.isdir(path):
+            raise
 
 
 @dataclass
@@ -363,59 +427,6 @@ def _unaddressable(name: str, size: int) -> str:
     return "its name has an empty, '.' or '..' segment, which artifact keys cannot express"
 
 
-def _local_target(path: str) -> str:
-    if not path:
-        raise BadRequest("the local path to load into is empty")
-    dest = os.path.abspath(path)
-    parent = os.path.dirname(dest)
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as exc:
-        raise translate(exc, f"local directory '{parent}'") from exc
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionDenied(f"cannot write into local directory '{parent}'")
-    return dest
-
-
-def _local_source(path: str) -> str:
-    if not path:
-        raise BadRequest("the local path to save is empty")
-    src = os.path.abspath(path)
-    if not os.path.lexists(src):
-        raise NotFound(f"nothing to save: local path '{path}' does not exist")
-    if not (os.path.isfile(src) or os.path.isdir(src)):
-        raise BadRequest(f"cannot save local path '{path}': it is not a regular file or directory")
-    if not os.access(src, os.R_OK) or (os.path.isdir(src) and not os.access(src, os.X_OK)):
-        raise PermissionDenied(f"cannot read local path '{path}'")
-    return src
-
-
-def _tree_files(top: str) -> Iterator[tuple[str, str]]:
-    """(absolute path, relative key) of every file to upload from a directory tree.
-
-    Symbolic links are uploaded only when they resolve to a regular file inside the tree:
-    a link must never make a file from elsewhere on the machine leave it."""
-    real_top = os.path.realpath(top)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False, onerror=_raise):
-        dirnames.sort()
-        for name in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(dirpath, d))):
-            full = os.path.join(dirpath, name)
-            if os.path.islink(full):
-                real = os.path.realpath(full)
-                if not (os.path.isfile(real) and os.path.commonpath([real_top, real]) == real_top):
-                    log.warning("not saving symbolic link %s: it does not resolve to a file inside %s", full, top)
-                    continue
-            elif not os.path.isfile(full):
-                continue  # sockets, fifos, devices
-            if not os.access(full, os.R_OK):
-                raise PermissionDenied(f"cannot read local file '{full}' of the directory being saved")
-            yield full, posix_relpath(full, top)
-
-
-def _raise(exc: OSError) -> None:
-    raise exc
-
-
 def _check_no_file_directory_clash(what: str, rels: list[str]) -> None:
     names = set(rels)
     for rel in rels:
@@ -427,38 +438,3 @@ def _check_no_file_directory_clash(what: str, rels: list[str]) -> None:
                     f"{what} cannot be loaded as a directory: '{ancestor}' is both an object "
                     f"and a prefix of '{rel}'"
                 )
-
-
-@contextlib.contextmanager
-def _staged(dest: str, deadline: Deadline, what: str, directory: bool = False) -> Iterator[str]:
-    """A temporary name beside ``dest`` to fill; moved over ``dest`` only if the block
-    succeeds and the call is still wanted, removed otherwise: a failed Load leaves nothing."""
-    tmp = _temporary_sibling(dest)
-    if directory:
-        os.mkdir(tmp)
-    try:
-        yield tmp
-        deadline.check(what)  # nobody waits for it any more: publish nothing
-        _move_into_place(tmp, dest)
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _temporary_sibling(dest: str) -> str:
-    parent, name = os.path.split(dest)
-    return os.path.join(parent, partial_name(name))
-
-
-def _move_into_place(tmp: str, dest: str) -> None:
-    if os.path.isdir(dest) and not os.path.islink(dest):
-        shutil.rmtree(dest)
-    os.replace(tmp, dest)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Sequence
 
 from .. import __version__
@@ -18,15 +19,21 @@ def server_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
 
+    from ..core.settings import SettingError, Settings
     from .logs import configure_logging
     from .server import serve
 
-    configure_logging()
-    return serve(args.socket_path)
+    try:
+        settings = Settings.from_env()
+    except SettingError as exc:
+        print(f"argo-artifact-driver: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.python_log_level())
+    return serve(args.socket_path, settings)
 
 
 def tools_main(argv: Sequence[str] | None = None) -> int:
-    """``argo-artifacts``: the tools (see :mod:`.tools`)."""
-    from .tools import main
+    """``argo-artifacts``: the tools (see :mod:`.commands`)."""
+    from .commands import main
 
     return main(argv)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 
@@ -30,12 +29,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging() -> logging.Logger:
-    """Send this plugin's logs to stderr as JSON; level from ``ARGO_ARTIFACT_DRIVER_LOG_LEVEL``."""
+def configure_logging(level: str = "INFO") -> logging.Logger:
+    """Send this plugin's logs to stderr as JSON, from ``level`` (a ``logging`` level name) up."""
     logger = logging.getLogger(LOGGER)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logger.handlers[:] = [handler]
-    logger.setLevel(os.environ.get("ARGO_ARTIFACT_DRIVER_LOG_LEVEL", "INFO").upper())
+    logger.setLevel(level)
     logger.propagate = False
     return logger

@@ -21,12 +21,14 @@ import grpc
 
 from ..core.deadline import Deadline
 from ..core.errors import ArtifactError, BadRequest, Cancelled
-from ..core.service import ArtifactService
 from ..core.store import Store
+from ..core.stores import StoreCache
 from . import artifact_pb2 as pb
-from . import artifact_pb2_grpc as pb_grpc
 
 log = logging.getLogger("argo_artifact_driver")
+
+#: ``artifact.ArtifactService``, as the proto names it.
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
 
 
 @dataclass
@@ -121,31 +123,37 @@ def encode_data_message(chunk: bytes) -> bytes:
     return bytes(head) + chunk
 
 
+def method_handlers(servicer: "ArtifactServicer") -> grpc.GenericRpcHandler:
+    """The eight methods of ``artifact.ArtifactService``, built with grpc's public API.
+
+    OpenStream's data messages arrive from the servicer already encoded (see
+    :func:`encode_data_message`); everything else is (de)serialised by protobuf."""
+    unary = grpc.unary_unary_rpc_method_handler
+    calls = {
+        "Load": unary(servicer.Load, pb.LoadArtifactRequest.FromString, pb.LoadArtifactResponse.SerializeToString),
+        "Save": unary(servicer.Save, pb.SaveArtifactRequest.FromString, pb.SaveArtifactResponse.SerializeToString),
+        "Delete": unary(servicer.Delete, pb.DeleteArtifactRequest.FromString, pb.DeleteArtifactResponse.SerializeToString),
+        "ListObjects": unary(
+            servicer.ListObjects, pb.ListObjectsRequest.FromString, pb.ListObjectsResponse.SerializeToString
+        ),
+        "IsDirectory": unary(
+            servicer.IsDirectory, pb.IsDirectoryRequest.FromString, pb.IsDirectoryResponse.SerializeToString
+        ),
+        "GetCapabilities": unary(
+            servicer.GetCapabilities, pb.GetCapabilitiesRequest.FromString, pb.GetCapabilitiesResponse.SerializeToString
+        ),
+        "OpenStream": grpc.unary_stream_rpc_method_handler(
+            servicer.OpenStream, pb.OpenStreamRequest.FromString, _serialize_open_stream_response
+        ),
+        "SaveStream": grpc.stream_unary_rpc_method_handler(
+            servicer.SaveStream, pb.SaveStreamArtifactRequest.FromString, pb.SaveArtifactResponse.SerializeToString
+        ),
+    }
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, calls)
+
+
 def _serialize_open_stream_response(message: pb.OpenStreamResponse | bytes) -> bytes:
     return message if isinstance(message, bytes) else message.SerializeToString()
-
-
-def add_to_server(servicer: "ArtifactServicer", server: grpc.Server) -> None:
-    """Register ``servicer`` with the generated handlers, except that OpenStream data
-    messages arrive already encoded (see :func:`encode_data_message`)."""
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
-
-    class Collect:  # receives what the generated function would register
-        def add_generic_rpc_handlers(self, generic: Any) -> None:
-            pass
-
-        def add_registered_method_handlers(self, service: str, methods: dict) -> None:
-            handlers.update(methods)
-
-    pb_grpc.add_ArtifactServiceServicer_to_server(servicer, Collect())
-    handlers["OpenStream"] = grpc.unary_stream_rpc_method_handler(
-        servicer.OpenStream,
-        request_deserializer=pb.OpenStreamRequest.FromString,
-        response_serializer=_serialize_open_stream_response,
-    )
-    service = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
-    server.add_registered_method_handlers(service, handlers)
 
 
 class StreamBroken(Cancelled):
@@ -194,13 +202,13 @@ class SettledStream:
             raise StreamBroken("the client ended the stream before it was complete")
 
 
-class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
+class ArtifactServicer:
     """The eight RPCs of Argo's artifact plugin interface."""
 
     def __init__(
-        self, service: ArtifactService, save_stream_settle_seconds: float = 0.2, abort: threading.Event | None = None
+        self, stores: StoreCache, save_stream_settle_seconds: float = 0.2, abort: threading.Event | None = None
     ) -> None:
-        self.service = service
+        self.stores = stores
         self.save_stream_settle_seconds = save_stream_settle_seconds
         #: Set when the server stops at once (second signal, end of the grace period):
         #: every call in flight stops at its next check and publishes nothing.
@@ -217,7 +225,7 @@ class ArtifactServicer(pb_grpc.ArtifactServiceServicer):
     def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
         call.key = plugin.key
-        store = self.service.store(plugin.configuration)
+        store = self.stores.store(plugin.configuration)
         call.scheme = store.scheme
         return store
 

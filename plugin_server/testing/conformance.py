@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .plugin import MiB
+from ...core.units import MiB
 
 __all__ = ["TestFiles", "TestDirectories", "TestStreaming", "TestMissing", "TestNothingHalfDone"]
 

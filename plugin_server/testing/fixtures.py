@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .plugin import Client, PluginProcess
+from ..client import PluginClient
+from .plugin import PluginProcess
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +38,7 @@ def plugin(work_dir: Path, plugin_env: dict[str, str]) -> PluginProcess:
 
 
 @pytest.fixture(scope="session")
-def client(plugin: PluginProcess) -> Client:
+def client(plugin: PluginProcess) -> PluginClient:
     c = plugin.client()
     yield c
     c.close()

@@ -19,12 +19,19 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from argo_artifact_driver.core.config import parse_configuration
-from argo_artifact_driver.core.registry import BackendRegistry
-from argo_artifact_driver.plugin_server.testing import servers
-from argo_artifact_driver.plugin_server.testing.plugin import Client, MiB, PluginProcess
-from argo_artifact_driver.plugin_server.testing.stores import (
-    AzureStore, FileStore, FTPStore, GCSStore, S3Store, SFTPStore, StoreUnderTest,
+from argo_artifact_driver.core.stores import StoreCache
+from argo_artifact_driver.core.units import MiB
+from argo_artifact_driver.plugin_server.client import PluginClient
+from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from support import servers
+from support.stores import (
+    AzureStore,
+    FileStore,
+    FTPStore,
+    GCSStore,
+    S3Store,
+    SFTPStore,
+    StoreUnderTest,
 )
 
 NPM_DIR = Path(__file__).resolve().parents[1] / "servers"
@@ -41,7 +48,7 @@ def median_seconds(action: Callable[[], None], repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure(store: StoreUnderTest, client: Client, src: Path, work: Path, repeat: int) -> dict[str, float]:
+def measure(store: StoreUnderTest, client: PluginClient, src: Path, work: Path, repeat: int) -> dict[str, float]:
     """Median seconds of Save and Load of ``src`` through the plugin and directly."""
     key = f"bench/{store.scheme}/{src.name}"
     dest = work / "loaded"
@@ -55,16 +62,17 @@ def measure(store: StoreUnderTest, client: Client, src: Path, work: Path, repeat
         assert r.success, r.error
 
     # "Directly": the filesystem the backend itself builds from the same configuration.
-    backend = BackendRegistry().create(parse_configuration(store.config))
-    fs, rpath = backend.filesystem, f"{fs_root(backend)}/{key}"
+    stores = StoreCache()
+    direct = stores.build(stores.parse(store.config))
+    fs, rpath = direct.fs, f"{fs_root(direct)}/{key}"
     out = {"plugin_save": median_seconds(plugin_save, repeat), "plugin_load": median_seconds(plugin_load, repeat)}
     out["direct_save"] = median_seconds(lambda: fs.put_file(str(src), rpath), repeat)
     out["direct_load"] = median_seconds(lambda: fs.get_file(rpath, str(dest)), repeat)
     return out
 
 
-def fs_root(backend) -> str:
-    return backend.filesystem._strip_protocol(backend.root()).rstrip("/")
+def fs_root(store) -> str:
+    return store.fs._strip_protocol(store.backend.root()).rstrip("/")
 
 
 def make_stores(work: Path, started: list[servers.Server]) -> dict[str, Callable[[], StoreUnderTest]]:

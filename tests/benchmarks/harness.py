@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
-
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from argo_artifact_driver.plugin_server.testing import servers as test_servers
-from argo_artifact_driver.plugin_server.testing.plugin import Client, PluginProcess
-from argo_artifact_driver.plugin_server.testing.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
+from argo_artifact_driver.plugin_server.client import PluginClient
+from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from support import servers as test_servers
+from support.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -70,7 +70,7 @@ STORE_STARTERS: dict[str, Callable[[Servers], StoreUnderTest]] = {
 
 
 @contextlib.contextmanager
-def plugin(work: Path, env: dict[str, str] | None = None, name: str = "plugin") -> Iterator[tuple[PluginProcess, Client]]:
+def plugin(work: Path, env: dict[str, str] | None = None, name: str = "plugin") -> Iterator[tuple[PluginProcess, PluginClient]]:
     """A fresh plugin process (its console script, a unix socket) and a client."""
     sock = work / "sockets" / name / "socket"
     sock.parent.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from argo_artifact_driver.plugin_server.testing.plugin import console_script
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
-from argo_artifact_driver.plugin_server.testing.stores import S3Store
+from support.stores import S3Store
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_EC2_METADATA_DISABLED": "true"}

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent)]  # benchmarks/, tests/ (support)
 
-from harness import MiB, STORE_STARTERS, Servers, make_file, plugin  # noqa: E402
+from harness import STORE_STARTERS, MiB, Servers, make_file, plugin  # noqa: E402
 from transfer import check, drain_stream, file_chunks  # noqa: E402
 
 

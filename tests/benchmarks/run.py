@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent)]  # benchmarks/, tests/ (support)
 
-from harness import GiB, KiB, MiB, STORE_STARTERS, Report, Servers, load  # noqa: E402
+from harness import STORE_STARTERS, GiB, KiB, MiB, Report, Servers, load  # noqa: E402
 
 UNITS = {"k": KiB, "kib": KiB, "m": MiB, "mib": MiB, "g": GiB, "gib": GiB, "": 1, "b": 1}
 

@@ -18,9 +18,8 @@ import uuid
 from pathlib import Path
 
 from argo_artifact_driver.core.settings import Settings
-from argo_artifact_driver.plugin_server.testing.plugin import Client
+from argo_artifact_driver.plugin_server.client import PluginClient
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess
-
 from harness import KiB, MiB, Report, Row, Servers, human, load, make_file, plugin, timed
 from transfer import check, drain_stream, file_chunks
 
@@ -35,7 +34,8 @@ class BareServer:
         script = str(Path(__file__).with_name("bare_grpc.py"))
         self.proc = ManagedProcess("bare-grpc", [sys.executable, script, str(self.socket)], work)
         self.proc.wait_until(lambda: self.socket.exists())
-        self.client = Client(self.socket)
+        self.client = PluginClient(self.socket, timeout=600)
+        self.client.wait_ready()
 
     def stream(self, chunk: int, total: int) -> int:
         return drain_stream(self.client, "", f"{chunk}:{total}")

@@ -9,6 +9,7 @@ OpenStream, and an fsspec write file fed Argo's 2 MiB chunks for SaveStream.
 from __future__ import annotations
 
 import os
+import statistics
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,10 +17,8 @@ from typing import Callable, Iterator
 from argo_artifact_driver.core.settings import Settings
 from argo_artifact_driver.core.streams import open_streaming_reader
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
-from argo_artifact_driver.plugin_server.testing.plugin import Client, artifact
-
+from argo_artifact_driver.plugin_server.client import PluginClient, artifact
 from harness import MiB, Report, Row, Servers, StoreUnderTest, human, make_file, plugin, timed
-import statistics
 
 ARGO_SAVE_CHUNK = 2 * MiB  # what Argo's driver sends per SaveStream message
 TARGET = 1.10
@@ -31,7 +30,7 @@ def file_chunks(path: Path, size: int = ARGO_SAVE_CHUNK) -> Iterator[bytes]:
             yield chunk
 
 
-def drain_stream(client: Client, config: str, key: str) -> int:
+def drain_stream(client: PluginClient, config: str, key: str) -> int:
     """Read an OpenStream to its end and drop the bytes, as a fast client would."""
     n = 0
     for msg in client.stub.OpenStream(pb.OpenStreamRequest(artifact=artifact(config, key)), timeout=900):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from argo_artifact_webdav.testing import PLUGIN_ENV, WebdavServer, WebdavStore
 
 pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]

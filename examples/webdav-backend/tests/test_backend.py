@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import pytest
-
-from argo_artifact_driver.core import API_VERSION, BackendRegistry, BadConfiguration, api_problems, parse_configuration
+from argo_artifact_driver.core.backend import API_VERSION, BadConfiguration, api_problems
+from argo_artifact_driver.plugin_server.testing import configured
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from argo_artifact_webdav.backend import WebdavBackend
 from argo_artifact_webdav.testing import PLUGIN_ENV
 
 
 def make(text: str) -> WebdavBackend:
-    return BackendRegistry().create(parse_configuration(text))
+    return configured(text)
 
 
 def test_installed_entry_point_serves_the_scheme():
-    registry = BackendRegistry()
-    assert registry.backend_class("webdav") is WebdavBackend
-    (entry,) = registry.entries("webdav")
-    assert (entry.distribution, entry.version) == ("argo-artifact-driver-webdav", "0.1.0")
+    assert type(make("scheme: webdav\nurl: https://dav.example.com\n")) is WebdavBackend
 
 
 def test_implements_the_backend_api():

@@ -5,20 +5,20 @@ say where keys live. The plugin does the rest (Load, Save, streams, listing, del
 
 Writes: a WebDAV server writes a PUT body straight into the target resource (wsgidav,
 Apache mod_dav, Nextcloud), so a reader could see half a file and a broken upload could
-leave one. :class:`RenameOnCommit` writes to a temporary sibling and publishes it with a
-server-side ``MOVE`` (``Overwrite: T``): readers see the old object, then the new one
+leave one. ``write_strategy = RENAME_INTO_PLACE`` makes the plugin write to a temporary
+sibling (its parent collections created first) and :meth:`WebdavBackend.publish` it with
+a server-side ``MOVE`` (``Overwrite: T``): readers see the old object, then the new one
 (a server that implements MOVE-with-overwrite as delete-then-rename, like wsgidav, shows
 no object for the instant in between), never part of one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from argo_artifact_driver.core import Backend, BackendUnavailable, BadConfiguration, Option, RenameOnCommit
+from argo_artifact_driver.core.backend import Backend, BadConfiguration, Option, Reach, WriteStrategy, require
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -29,12 +29,14 @@ USERNAME_ENV = "WEBDAV_USERNAME"
 PASSWORD_ENV = "WEBDAV_PASSWORD"
 
 
-class WebdavBackend(RenameOnCommit, Backend):
+class WebdavBackend(Backend):
     """Keys are paths below the collection ``root`` of the server at ``url``."""
 
     api_version = 1
+    write_strategy = WriteStrategy.RENAME_INTO_PLACE
     option_spec = {
-        "url": Option(str, required=True, help="base URL of the WebDAV server, e.g. https://dav.example.com/dav"),
+        "url": Option(str, required=True, reaches=Reach.HOST,
+                      help="base URL of the WebDAV server, e.g. https://dav.example.com/dav"),
         "root": Option(str, default="", help="collection below url holding artifacts, e.g. argo/artifacts"),
         "timeout": Option((int, float), default=30, help="seconds to wait for the server on each request"),
     }
@@ -64,15 +66,25 @@ class WebdavBackend(RenameOnCommit, Backend):
     def describe(self) -> str:
         return f"{self.options['url'].rstrip('/')}/{self.root()}".rstrip("/")
 
-    @contextlib.contextmanager
-    def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
-        # webdav4's writable file PUTs without creating the parent collections
-        # (its put_file does create them).
-        parent = rpath.rpartition("/")[0]
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
-        with super().open_writer(fs, rpath) as f:
-            yield f
+    def builtin_error(self, exc: BaseException) -> BaseException:
+        """webdav4's and httpx's errors as the builtins the plugin words (its fsspec layer
+        translates some, but not a refused login or an unreachable server)."""
+        import httpx
+        from webdav4 import client as dav
+
+        if isinstance(exc, httpx.TimeoutException):
+            return TimeoutError(str(exc) or "timed out")
+        if isinstance(exc, httpx.TransportError):
+            return ConnectionError(str(exc) or type(exc).__name__)
+        if isinstance(exc, dav.ResourceNotFound):
+            return FileNotFoundError(str(exc))
+        if isinstance(exc, dav.ForbiddenOperation) or (isinstance(exc, dav.HTTPError) and exc.status_code in (401, 403)):
+            return PermissionError(str(exc))
+        if isinstance(exc, (dav.IsACollectionError, dav.IsAResourceError, dav.ResourceConflict)):
+            return IsADirectoryError(str(exc))
+        if isinstance(exc, dav.ClientError):
+            return OSError(str(exc))
+        return exc
 
     def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
         # fsspec's generic mv is COPY + DELETE (a reader could see a partial copy);
@@ -86,12 +98,7 @@ def webdav_filesystem(url: str, auth: Any = None, timeout: float = 30) -> "Abstr
     webdav4 puts a path into the URL as it is, so a key holding ``#`` or ``?`` would be
     cut at the fragment or query; :class:`_PathQuotingClient` escapes them (and ``%``)
     first, and the server unescapes: keys round-trip exactly."""
-    try:
-        from webdav4.fsspec import WebdavFileSystem
-    except ImportError as exc:
-        raise BackendUnavailable(
-            f"scheme 'webdav' needs the Python package 'webdav4' ({exc}); install it with: pip install 'webdav4[fsspec]'"
-        ) from None
+    WebdavFileSystem = require("webdav4.fsspec", scheme="webdav", install="pip install 'webdav4[fsspec]'").WebdavFileSystem
     client = _client_class()(url, auth=auth, timeout=timeout, chunk_size=WebdavFileSystem.blocksize)
     return WebdavFileSystem(url, client=client)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
-from argo_artifact_driver.plugin_server.testing.stores import StoreUnderTest
+from argo_artifact_driver.plugin_server.testing.processes import start_listening
+from argo_artifact_driver.plugin_server.testing.store import StoreUnderTest
 
 from .backend import webdav_filesystem
 
@@ -36,18 +36,22 @@ verbose: 1
 """
 
 
-class WebdavServer(ManagedProcess):
+class WebdavServer:
     """wsgidav serving ``work_dir/dav-data`` on a free loopback port, with one user."""
 
     def __init__(self, work_dir: Path) -> None:
-        self.port = free_port()
         self.data = work_dir / "dav-data"
         self.data.mkdir(parents=True, exist_ok=True)
         config = work_dir / "wsgidav.yaml"
-        config.write_text(_CONFIG.format(port=self.port, root=self.data, user=USER, password=PASSWORD))
-        argv = [sys.executable, "-m", "wsgidav.server.server_cli", "--config", str(config)]
-        super().__init__("wsgidav", argv, work_dir)
-        self.wait_until(lambda: port_open(self.port))
+
+        def argv(port: int) -> list[str]:
+            config.write_text(_CONFIG.format(port=port, root=self.data, user=USER, password=PASSWORD))
+            return [sys.executable, "-m", "wsgidav.server.server_cli", "--config", str(config)]
+
+        self.process, self.port = start_listening("wsgidav", argv, work_dir)
+
+    def stop(self) -> int:
+        return self.process.stop()
 
     @property
     def url(self) -> str:

@@ -1,0 +1,101 @@
+"""Session fixtures: storage servers and the plugin process, started here and stopped by pid.
+
+``store`` is parametrised over every backend in ``BACKENDS``: a test that takes it runs
+once per store, against a real server, with the plugin as a separate process. The
+plugin, client and key fixtures come from the exported conformance fixtures, exactly as
+a third-party backend's tests get them. Adding a backend is one entry in ``STORES``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from support import servers
+from support.stores import (
+    AzureStore,
+    FileStore,
+    FTPStore,
+    GCSStore,
+    S3Store,
+    SFTPStore,
+    StoreUnderTest,
+)
+
+pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
+
+NPM_DIR = Path(__file__).parents[1] / "servers"
+
+AWS_ENV = servers.MOTO_ENV
+# Set before anything here imports gcsfs (see TESTING.md: the gRPC bucket probe).
+os.environ.update(AWS_ENV)
+os.environ.update(servers.GCS_EMULATOR_ENV)
+
+
+def _server(name: str, start: Callable[[Path], servers.Server]):
+    @pytest.fixture(scope="session", name=name)
+    def fixture(work_dir: Path) -> servers.Server:
+        server = start(work_dir)
+        yield server
+        server.stop()
+
+    return fixture
+
+
+moto_server = _server("moto_server", servers.start_moto)
+gcs_server = _server("gcs_server", servers.start_gcs_emulator)
+azurite_server = _server("azurite_server", lambda d: servers.start_azurite(d, NPM_DIR))
+sshd_server = _server("sshd_server", servers.start_sshd)
+ftp_server = _server("ftp_server", servers.start_ftp)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: servers.Server) -> str:
+    """``host:port`` of the session's moto S3 server."""
+    return moto_server.info["endpoint"]
+
+
+def _server_info(request: pytest.FixtureRequest, name: str) -> dict:
+    return request.getfixturevalue(name).info
+
+
+#: scheme label -> how to make its store (a fixture request and the session directory).
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], StoreUnderTest]] = {
+    "file": lambda r, d: FileStore(d / "file-store"),
+    "s3": lambda r, d: S3Store(_server_info(r, "moto_server")["endpoint"], "artifacts"),
+    "gcs": lambda r, d: GCSStore(_server_info(r, "gcs_server")["endpoint"], "artifacts"),
+    "azure": lambda r, d: AzureStore(_server_info(r, "azurite_server")["endpoint"], "artifacts"),
+    "fsspec-sftp": lambda r, d: SFTPStore(
+        r.getfixturevalue("sshd_server").port, _server_info(r, "sshd_server")["username"],
+        _server_info(r, "sshd_server")["client_key"], str(d / "sftp-store"),
+    ),
+    "fsspec-ftp": lambda r, d: FTPStore(
+        r.getfixturevalue("ftp_server").port, _server_info(r, "ftp_server")["username"],
+        _server_info(r, "ftp_server")["password"], _server_info(r, "ftp_server")["served_dir"], "artifacts",
+    ),
+}
+BACKENDS = list(STORES)
+
+
+@pytest.fixture(scope="session")
+def plugin_env() -> dict[str, str]:
+    env = {**AWS_ENV, **servers.GCS_EMULATOR_ENV}
+    for cls in (FileStore, S3Store, GCSStore, AzureStore, SFTPStore, FTPStore):
+        env.update(cls.plugin_env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint_b(work_dir: Path) -> str:
+    """A second, independent moto server: the other side of a migration or fallback."""
+    server = servers.start_moto(work_dir, name="moto-b")
+    yield server.info["endpoint"]
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, work_dir: Path) -> StoreUnderTest:
+    """Each backend in turn, configured against its real server."""
+    return STORES[request.param](request, work_dir)
