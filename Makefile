@@ -26,8 +26,12 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/argo-artifacts demo
 
+# Lint, then the unit layer (in-process, seconds), then the integration layer (the plugin as
+# a process against real servers), then the example backend's own suite.
 test: install-test servers
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests/unit -q
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 	cd $(EXAMPLE) && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
 
 # Performance benchmarks (tests/benchmarks/): figures next to same-run baselines, about

@@ -168,7 +168,7 @@ def _validate_mapping(spec: Mapping[str, Option], given: Mapping[str, Any], pref
             result[name] = option.default
             continue
         if not _has_type(value, option.type):
-            problems.append(f"'{prefix}{name}' must be a {_describe_type(option)}, got {type(value).__name__}")
+            problems.append(f"'{prefix}{name}' must be {_describe_type(option)}, got {type(value).__name__}")
             continue
         if option.choices and value not in option.choices:
             shown = ", ".join(_show(c) for c in option.choices)
@@ -192,8 +192,9 @@ def _show(value: Any) -> str:
 
 def _describe_type(option: Option) -> str:
     if option.secret:
-        return "secret reference like {name: my-secret, key: accesskey}"
-    return option.type_name()
+        return "a secret reference like {name: my-secret, key: accesskey}"
+    name = option.type_name()
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:

@@ -86,7 +86,8 @@ class ManagedProcess:
         )
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def signal(self, signum: int = signal.SIGTERM) -> None:

@@ -14,6 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 
 LIMIT = 8 * 1024 * 1024

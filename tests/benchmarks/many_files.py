@@ -21,10 +21,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from argo_artifact_driver.core.settings import Settings
-from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
 from harness import KiB, Report, Row, Servers, load, plugin, timed
 from transfer import check
+
+from argo_artifact_driver.core.settings import Settings
+from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
 
 SPEEDUP_TARGET = 5.0
 CEILING_TARGET = 0.7
@@ -54,6 +55,7 @@ def s3(endpoint: str, pool: int = 10):
     """An s3fs client for the baselines, sending small PUTs in one round trip like the plugin
     (and like Argo's Go driver, which does not wait for ``100 Continue``)."""
     import s3fs
+
     from argo_artifact_driver.backends.s3 import sdk_session
 
     return s3fs.S3FileSystem(key="testing", secret="testing", skip_instance_cache=True, session=sdk_session(),

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 import grpc
+from harness import Report, Row, Servers
+
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server import artifact_pb2_grpc as pb_grpc
 from argo_artifact_driver.plugin_server.client import artifact
 from argo_artifact_driver.plugin_server.testing.plugin import console_script
-from harness import Report, Row, Servers
 
 TARGET_S = 0.5
 SDKS = ("s3fs", "gcsfs", "adlfs", "sshfs", "asyncssh", "botocore", "aiobotocore", "boto3", "azure", "google.cloud",

@@ -17,11 +17,12 @@ import sys
 import uuid
 from pathlib import Path
 
+from harness import KiB, MiB, Report, Row, Servers, human, load, make_file, plugin, timed
+from transfer import check, drain_stream, file_chunks
+
 from argo_artifact_driver.core.settings import Settings
 from argo_artifact_driver.plugin_server.client import PluginClient
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess
-from harness import KiB, MiB, Report, Row, Servers, human, load, make_file, plugin, timed
-from transfer import check, drain_stream, file_chunks
 
 TARGET = 0.8
 SWEEP = (256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB, 3 * MiB)

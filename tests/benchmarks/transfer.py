@@ -14,11 +14,12 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
+from harness import MiB, Report, Row, Servers, StoreUnderTest, human, make_file, plugin, timed
+
 from argo_artifact_driver.core.settings import Settings
 from argo_artifact_driver.core.streams import open_streaming_reader
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server.client import PluginClient, artifact
-from harness import MiB, Report, Row, Servers, StoreUnderTest, human, make_file, plugin, timed
 
 ARGO_SAVE_CHUNK = 2 * MiB  # what Argo's driver sends per SaveStream message
 TARGET = 1.10

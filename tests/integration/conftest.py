@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
 from support import servers
 from support.stores import (
     AzureStore,

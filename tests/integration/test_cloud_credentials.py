@@ -21,9 +21,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 from support.google_front import ACCESS_TOKEN, GoogleFront
 from support.leaks import stop_and_assert_no_secret_leaked
 from support.servers import GCS_EMULATOR_ENV

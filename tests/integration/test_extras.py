@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 
 BLOCKED = ("s3fs", "gcsfs", "adlfs", "sshfs", "paramiko")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from argo_artifact_driver.plugin_server.testing.conformance import TREE, read_tree, write_tree
 from argo_artifact_driver.plugin_server.testing.store import StoreUnderTest
 from support.stores import AzureStore, GCSStore, S3Store

@@ -15,6 +15,7 @@ import uuid
 
 import grpc
 import pytest
+
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server.client import artifact
 from argo_artifact_driver.plugin_server.testing.conformance import eventually

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import yaml
-from argo_artifact_driver.plugin_server import artifact_pb2 as pb
-from argo_artifact_driver.plugin_server.client import artifact
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from argo_artifact_driver.plugin_server import artifact_pb2 as pb
+from argo_artifact_driver.plugin_server.client import artifact
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TRIED = {"count": 0}

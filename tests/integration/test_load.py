@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from argo_artifact_driver.plugin_server.client import PluginClient
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
 from argo_artifact_driver.core.units import MiB
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import console_script

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import botocore.session
 import pytest
+
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
 from support.k8s_api import FakeKubernetesAPI

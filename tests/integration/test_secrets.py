@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from argo_artifact_driver.core.errors import ArtifactError, BadConfiguration, PermissionDenied, SecretUnavailable
 from argo_artifact_driver.core.options import Option, secret_ref, validate_options
 from argo_artifact_driver.core.secrets import KUBERNETES, MOUNTED, KubernetesSecrets, SecretRef, SecretResolver

@@ -8,9 +8,10 @@ import subprocess
 import time
 
 import grpc
-from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
 
 
 def test_creates_missing_socket_directory_and_exits_0_on_sigterm(tmp_path):

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
+
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from support.stores import S3Store

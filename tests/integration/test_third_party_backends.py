@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from support.overlay import OverlayVenv, build_wheels
 
@@ -103,7 +104,7 @@ def test_backends_reports_each_scheme_with_its_package(venv):
     done = venv.tools("backends", "--json")
     assert done.returncode == 1, done.stderr  # some backends do not load
     records = {r["scheme"]: r for r in map(json.loads, done.stdout.splitlines())}
-    assert sorted(records) == sorted({*BUILTIN_SCHEMES, "webdav", *EXPECTED_FAILURES})
+    assert sorted(records) == sorted({*BUILTIN_SCHEMES, "webdav", "buggy-hook", *EXPECTED_FAILURES})
     assert records["file"]["ok"] and records["file"]["packages"][0]["distribution"] == "argo-artifact-driver"
     webdav = records["webdav"]
     assert webdav["ok"] and webdav["error"] == ""
@@ -144,7 +145,7 @@ def test_discovery_imports_only_the_requested_scheme(venv):
         "print(sorted(m for m in sys.modules if m.startswith(('broken_backends', 'argo_artifact_webdav', 'webdav4'))))\n"
     )
     listed, loaded = out.splitlines()
-    assert listed == f"{len(set(BUILTIN_SCHEMES) | {'webdav'} | set(EXPECTED_FAILURES))} False False"
+    assert listed == f"{len(set(BUILTIN_SCHEMES) | {'webdav', 'buggy-hook'} | set(EXPECTED_FAILURES))} False False"
     assert loaded == "['argo_artifact_webdav', 'argo_artifact_webdav.backend']"  # not its SDK either
 
 
@@ -217,3 +218,30 @@ def test_uninstalling_the_example_fails_only_its_scheme(tmp_path, wheels, dav):
     finally:
         assert plugin.stop() == 0
     assert not store.exists("after-uninstall")
+
+
+def test_a_bug_in_a_backend_hook_is_an_internal_error_with_its_traceback_logged(venv, tmp_path):
+    """Not "storage unavailable": the caller gets a short internal error, the plugin's log
+    the traceback that shows where the bug is."""
+    plugin = start_plugin(venv, tmp_path, "plugin-buggy")
+    try:
+        client = plugin.client()
+        config = f"scheme: buggy-hook\nroot: {tmp_path / 'store'}\n"
+        src = tmp_path / "f"
+        src.write_bytes(b"data")
+        assert client.save(config, "k", src).success  # the hooks it uses are fine
+        loaded = client.load(config, "k", tmp_path / "back")
+        data, streamed = client.stream_bytes(config, "k")
+        assert client.capabilities().supports_save_stream  # still serving
+        client.close()
+    finally:
+        assert plugin.stop() == 0
+    for error in (loaded.error, streamed):
+        assert error.startswith("internal error in the artifact plugin during ") and "AttributeError" in error
+        assert "Traceback" not in error and "sdk_client" not in error
+    assert not (tmp_path / "back").exists() and data == b""
+    logged = [r for r in plugin.log_records() if r.get("outcome") == "internal"]
+    assert [r["method"] for r in logged] == ["Load", "OpenStream"]
+    tracebacks = [r["traceback"] for r in plugin.log_records() if "traceback" in r]
+    assert any("download_file" in t and "sdk_client" in t for t in tracebacks)
+    assert any("open_reader" in t and "'NoneType' object has no attribute 'open'" in t for t in tracebacks)

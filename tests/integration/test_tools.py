@@ -7,6 +7,7 @@ import json
 import subprocess
 
 import pytest
+
 from argo_artifact_driver.backends.file import FileBackend
 from argo_artifact_driver.backends.s3 import S3Backend
 from argo_artifact_driver.core import Backend, Option, api_problems

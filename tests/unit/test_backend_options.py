@@ -4,6 +4,7 @@ these fail before any SDK is reached, with a message that names the option)."""
 from __future__ import annotations
 
 import pytest
+
 from argo_artifact_driver.backends.azure import AzureBackend, AzureCredentials
 from argo_artifact_driver.backends.fsspec_generic import FsspecBackend
 from argo_artifact_driver.backends.gcs import GCSBackend

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto as F
+
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server import codegen
-from google.protobuf.descriptor_pb2 import FieldDescriptorProto as F
 
 T = {"string": F.TYPE_STRING, "int32": F.TYPE_INT32, "bool": F.TYPE_BOOL, "bytes": F.TYPE_BYTES, "msg": F.TYPE_MESSAGE}
 

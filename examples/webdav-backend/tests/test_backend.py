@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from argo_artifact_webdav.backend import WebdavBackend
+from argo_artifact_webdav.testing import PLUGIN_ENV
+
 from argo_artifact_driver.core.backend import API_VERSION, BadConfiguration, api_problems
 from argo_artifact_driver.plugin_server.testing import configured
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
-from argo_artifact_webdav.backend import WebdavBackend
-from argo_artifact_webdav.testing import PLUGIN_ENV
 
 
 def make(text: str) -> WebdavBackend:

@@ -1,0 +1,38 @@
+"""The backend contract is one module, and its hook table says exactly what is in it."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import argo_artifact_driver.core as core_package
+from argo_artifact_driver.core import backend
+from argo_artifact_driver.core.backend import Backend
+
+#: Methods of Backend that are helpers for backends to call, not hooks to override.
+HELPERS = {"secret", "secret_options"}
+
+
+def table_names() -> set[str]:
+    """Names in the hook table of the contract's docstring (``name`` or ``name()``)."""
+    table = backend.__doc__.split("Declared (class attributes)")[1].split("Compatibility:")[0]
+    return set(re.findall(r"^``(\w+)(?:\(\))?``", table, re.MULTILINE))
+
+
+def test_the_table_lists_every_hook_and_declaration_and_nothing_else():
+    methods = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
+    declared = {"api_version", "option_spec", "write_strategy", "filesystem_per_thread"}
+    assert table_names() == (methods - HELPERS) | declared
+
+
+def test_every_hook_says_what_it_must_do():
+    for name in table_names():
+        member = getattr(Backend, name)
+        if inspect.isfunction(member):
+            assert member.__doc__ and len(member.__doc__) > 40, name
+
+
+def test_the_package_exports_exactly_the_contract():
+    assert set(core_package.__all__) == set(backend.__all__)
+    for name in backend.__all__:
+        assert getattr(core_package, name) is getattr(backend, name)
