@@ -26,7 +26,7 @@ GiB = 1024 * MiB
 
 AWS_ENV = test_servers.MOTO_ENV
 os.environ.update(AWS_ENV)
-os.environ.update(test_servers.GCS_EMULATOR_ENV)  # before gcsfs is imported (TESTING.md)
+os.environ.update(test_servers.GCS_EMULATOR_ENV)  # before gcsfs is imported: gcsfs >= 2026 probes buckets over gRPC, which the emulator never answers
 NPM_DIR = Path(__file__).resolve().parents[1] / "servers"  # Azurite, installed by `make servers`
 
 

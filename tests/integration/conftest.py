@@ -30,7 +30,8 @@ pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
 NPM_DIR = Path(__file__).parents[1] / "servers"
 
 AWS_ENV = servers.MOTO_ENV
-# Set before anything here imports gcsfs (see TESTING.md: the gRPC bucket probe).
+# Set before anything here imports gcsfs: gcsfs >= 2026 probes each bucket's type over gRPC on
+# first use, which the emulator never answers (a minute's hang per call).
 os.environ.update(AWS_ENV)
 os.environ.update(servers.GCS_EMULATOR_ENV)
 

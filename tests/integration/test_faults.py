@@ -16,6 +16,7 @@ import uuid
 import grpc
 import pytest
 
+from argo_artifact_driver.core.units import MiB
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server.client import artifact
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
@@ -24,7 +25,6 @@ from argo_artifact_driver.plugin_server.testing.processes import free_port
 from support.faults import FaultProxy
 from support.stores import S3Store
 
-MiB = 1024 * 1024
 TRANSFER_ATTEMPTS = 3  # core's default (Settings.transfer_attempts)
 STORAGE_ATTEMPTS = 4  # botocore's, as the S3 backend configures it (Settings.storage_max_attempts)
 

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
+from argo_artifact_driver.core.units import MiB
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from support.stores import S3Store
 
-MiB = 1024 * 1024
 SIZE = 256 * MiB
 
 

@@ -1,6 +1,6 @@
 """A tiny HTTPS server answering the one Kubernetes call the plugin makes.
 
-There is no Kubernetes API server on this machine (TESTING.md), so secret resolution
+There is no Kubernetes API server where the tests run, so secret resolution
 through the API is tested against this stand-in: it serves
 ``GET /api/v1/namespaces/NS/secrets/NAME`` with the secret's ``data`` base64-encoded,
 over TLS with a CA the test generates, and answers 401 to a wrong bearer token, 404 to an

@@ -12,7 +12,7 @@ from argo_artifact_driver.plugin_server import codegen
 
 T = {"string": F.TYPE_STRING, "int32": F.TYPE_INT32, "bool": F.TYPE_BOOL, "bytes": F.TYPE_BYTES, "msg": F.TYPE_MESSAGE}
 
-# DESIGN.md's table: message -> (name, number, type[, repeated])
+# Argo v4's contract (pkg/apiclient/artifact/artifact.proto): message -> (name, number, type[, repeated])
 CONTRACT = {
     "PluginArtifact": [("name", 1, "string"), ("configuration", 2, "string"), ("connection_timeout_seconds", 3, "int32"), ("key", 4, "string")],
     "Artifact": [("name", 1, "string"), ("path", 2, "string"), ("mode", 3, "int32"), ("from", 4, "string"), ("plugin", 5, "msg"),
