@@ -1,12 +1,14 @@
-"""The docs stay true to the code: the configuration reference and the README's links.
+"""The docs stay true to the code: the configuration reference, the settings, the READMEs' links.
 
 Each built-in backend's page, ``docs/configuration/<scheme>.md``, has an option table (a
 Markdown table whose first header cell is ``option``); its first column must name every
 option of the backend's ``option_spec`` (nested fields dotted, ``encryptionOptions.kmsKeyId``)
-and nothing else. Fields a backend declares only to refuse them with a message (``misplaced``,
-such as ``keyFormat``) are not options: they must not be in that table, but the page must
-mention them. The site's own links are checked by ``mkdocs build --strict`` (``make docs``);
-the READMEs are not part of the site, so their relative links are checked here.
+and nothing else. Fields refused with a message (``misplaced``: ``keyFormat`` and the other
+fields Argo's controller owns) are not options: the configuration page lists them in its
+table headed ``field``. The operations page's table headed ``environment variable`` lists
+every setting with its default. The site's own links are checked by ``mkdocs build
+--strict`` (``make docs``); the READMEs are not part of the site, so their relative links
+are checked here.
 
 In-process, no server: it reads the classes through the entry points the plugin declares.
 """
@@ -20,11 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from argo_artifact_driver.core.options import Option
+from argo_artifact_driver.core import settings
+from argo_artifact_driver.core.options import CONTROLLER_FIELDS, Option
 from argo_artifact_driver.core.registry import ENTRY_POINT_GROUP
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGURATION_DOCS = REPO / "docs" / "configuration"
+OPERATIONS = REPO / "docs" / "operations.md"
 DISTRIBUTION = "argo-artifact-driver"
 
 
@@ -48,12 +52,12 @@ def documented_options(spec: Mapping[str, Option], prefix: str = "") -> Iterator
             yield from documented_options(option.fields, f"{prefix}{name}.")
 
 
-def option_table_names(markdown: str) -> list[str]:
-    """The backticked names in the first column of every table headed ``| option | ...``."""
-    names: list[str] = []
+def table_rows(markdown: str, first_header: str) -> list[list[str]]:
+    """The body rows (lists of cells) of every table whose first header cell is ``first_header``."""
+    rows: list[list[str]] = []
     lines = markdown.splitlines()
     for i, line in enumerate(lines):
-        if not _cells(line) or _cells(line)[0] != "option":
+        if not _cells(line) or _cells(line)[0] != first_header:
             continue
         if i + 1 >= len(lines) or not re.fullmatch(r"\|?[\s:|-]+\|?", lines[i + 1].strip()):
             continue
@@ -61,8 +65,17 @@ def option_table_names(markdown: str) -> list[str]:
             cells = _cells(row)
             if not cells:
                 break
-            names.extend(re.findall(r"`([^`]+)`", cells[0]))
-    return names
+            rows.append(cells)
+    return rows
+
+
+def first_column_names(markdown: str, first_header: str) -> list[str]:
+    """The backticked names in the first column of those tables (a cell may hold several)."""
+    return [name for row in table_rows(markdown, first_header) for name in re.findall(r"`([^`]+)`", row[0])]
+
+
+def option_table_names(markdown: str) -> list[str]:
+    return first_column_names(markdown, "option")
 
 
 def _cells(line: str) -> list[str]:
@@ -100,6 +113,39 @@ def test_option_table_lists_exactly_the_options(scheme: str) -> None:
     refused = [name for name, option in spec.items() if option.misplaced]
     unmentioned = [name for name in refused if f"`{name}`" not in text]
     assert not unmentioned, f"{page.name} does not say that these fields are refused: {unmentioned}"
+
+
+def test_fields_refused_everywhere_are_listed() -> None:
+    listed = first_column_names((CONFIGURATION_DOCS / "index.md").read_text(encoding="utf-8"), "field")
+    assert sorted(listed) == sorted(CONTROLLER_FIELDS), (
+        f"docs/configuration/index.md's table headed '| field |' lists {sorted(listed)}; "
+        f"the fields refused in every configuration are {sorted(CONTROLLER_FIELDS)}"
+    )
+
+
+def test_settings_table_lists_every_setting_with_its_default() -> None:
+    """One row per setting, named as the variable; a default written as a number or in
+    backticks must equal the code's (an empty default is described in words)."""
+    table = table_rows(OPERATIONS.read_text(encoding="utf-8"), "environment variable")
+    rows = {row[0].strip("`"): row[1] for row in table}
+    expected = {variable: default for variable, default, _ in settings.describe()}
+    assert sorted(rows) == sorted(expected), (
+        f"settings missing from docs/operations.md: {sorted(set(expected) - set(rows))}; "
+        f"rows for no setting: {sorted(set(rows) - set(expected))}"
+    )
+    wrong = {}
+    for variable, default in expected.items():
+        written = rows[variable].strip()
+        if not default or not written.startswith("`"):
+            continue
+        written = written.strip("`")
+        try:
+            same = float(written) == float(default)
+        except ValueError:
+            same = written == default
+        if not same:
+            wrong[variable] = (written, default)
+    assert not wrong, f"defaults in docs/operations.md that differ from the code (docs, code): {wrong}"
 
 
 def test_option_table_parser_reads_nested_and_combined_rows() -> None:
