@@ -1,5 +1,6 @@
 # The README commands: `make run` (install, then run the plugin on the local-disk backend
-# and show a round trip), `make test` (install test needs, run the tests), `make bench`.
+# and show a round trip), `make test` (install test needs, build the docs, run the tests),
+# `make bench`; `make docs` builds the documentation site alone.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 # The worked third-party backend: installed like any user's backend, tested with its own suite.
 EXAMPLE := examples/webdav-backend
 
-.PHONY: run test install install-test servers bench bench-migrate clean
+.PHONY: run test install install-test servers docs bench bench-migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +21,29 @@ install: $(BIN)/python
 	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt ".[all]"
 
 install-test: $(BIN)/python
-	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt ".[all,test]"
+	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt ".[all,test,docs]"
 	$(PIP) install --quiet --disable-pip-version-check -c constraints.txt "./$(EXAMPLE)[test]"
 
 run: install
 	$(BIN)/argo-artifacts demo
 
-# Lint, then the unit layer (in-process, seconds), then the integration layer (the plugin as
-# a process against real servers), then the example backend's own suite.
+# Lint, build the docs site, then the unit layer (in-process, seconds), then the integration
+# layer (the plugin as a process against real servers), then the example backend's own suite.
 test: install-test servers
 	$(BIN)/ruff check .
+	$(DOCS_BUILD)
 	$(BIN)/python -m pytest tests/unit -q
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 	cd $(EXAMPLE) && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
+
+# The documentation site (mkdocs.yml, docs/) into site/, which git ignores. --strict turns
+# every warning into a failure: a link to a missing page or anchor, a page left out of the
+# nav, an embedded example file that is gone. Never add --quiet: it hides the warnings from
+# the count, and a broken link then builds. NO_MKDOCS_2_WARNING silences Material's banner
+# about MkDocs 2, which is not a problem of this site.
+DOCS_BUILD = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+docs: install-test
+	$(DOCS_BUILD)
 
 # Performance benchmarks (tests/benchmarks/): figures next to same-run baselines, about
 # 10-15 minutes on 2 cores. Quicker: make bench BENCH_ARGS="--size 128MiB --files 200"
@@ -59,4 +70,4 @@ bench-migrate: install-test
 	$(BIN)/python tests/benchmarks/migrate_vs_rclone.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info $(EXAMPLE)/build $(EXAMPLE)/src/*.egg-info
+	rm -rf $(VENV) build site *.egg-info $(EXAMPLE)/build $(EXAMPLE)/src/*.egg-info
