@@ -61,6 +61,11 @@ class FsspecBackend(Backend):
         options.setdefault("skip_instance_cache", True)
         try:
             return cls(**options)
+        except ImportError as exc:  # implementations import their SDK when they are built
+            raise BackendUnavailable(
+                f"scheme 'fsspec' with protocol '{self.options['protocol']}' needs a package that is not "
+                f"installed ({exc}); {_install_hint(self.options['protocol'])}"
+            ) from None
         except TypeError as exc:  # an option the implementation does not take
             raise BadConfiguration(f"'storageOptions' rejected by the {self.options['protocol']} filesystem: {exc}") from None
 
@@ -134,11 +139,15 @@ def filesystem_class(protocol: str) -> Any:
             f"{', '.join(sorted(fsspec.available_protocols())[:40])}"
         ) from None
     except ImportError as exc:
-        extra = EXTRAS.get(protocol)
-        hint = f"pip install '{DISTRIBUTION}[{extra}]'" if extra else "install the package fsspec names above"
         raise BackendUnavailable(
-            f"scheme 'fsspec' with protocol '{protocol}' needs a package that is not installed ({exc}); {hint}"
+            f"scheme 'fsspec' with protocol '{protocol}' needs a package that is not installed ({exc}); "
+            f"{_install_hint(protocol)}"
         ) from None
+
+
+def _install_hint(protocol: str) -> str:
+    extra = EXTRAS.get(protocol)
+    return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else "install the package named above"
 
 
 def _ftp_adapter(cls: type) -> type:

@@ -265,6 +265,10 @@ class ArtifactStore:
         tmp = join_key(parent, partial_name(name))
         try:
             yield tmp
+            if fs.isdir(rpath):  # a rename would move the file *into* that directory
+                raise IsADirectoryError(
+                    "it is a directory (a directory artifact is stored there); delete it first to store a file at this key"
+                )
             self.backend.publish(fs, tmp, rpath)
         except BaseException:
             with contextlib.suppress(Exception):

@@ -56,7 +56,7 @@ class RetryPolicy:
     This is the only retry layer in core, and it covers what storage SDKs do not: a
     transfer whose response body broke after the request succeeded. Request-level
     failures (5xx, throttling, resets before a response) are retried by the SDK itself,
-    configured by each backend; see the README's "Retries" section.
+    configured by each backend; see "Reliability" in the operations docs.
     """
 
     attempts: int = 3

@@ -1,6 +1,6 @@
 """``argo-artifacts demo``: start the plugin on the local-disk backend and show a round trip.
 
-This is the README's first command: no cloud account, nothing but this package. The
+This is what `make run` (the README's first command) runs: no cloud account, nothing but this package. The
 server runs as its own process on a unix socket, exactly as Argo runs it, and every
 step below is a real gRPC call.
 """

@@ -233,3 +233,16 @@ def test_a_failed_directory_save_names_the_files(tmp_path):
     with pytest.raises(Exception) as info:
         store.save(str(write_tree(tmp_path / "out", TREE)), "wf")
     assert "could not save 1 of 4 files" in str(info.value) and "'reports/summary.json'" in str(info.value)
+
+
+def test_a_file_cannot_replace_a_directory_artifact_on_a_file_system(tmp_path):
+    """A file system cannot hold a file and a directory of one name: a rename would move the
+    file into the directory, so the Save is refused and nothing is left behind."""
+    store = make_store(RenamingMemoryBackend)
+    store.save(str(write_tree(tmp_path / "out", {"f": b"1"})), "d/x")
+    (tmp_path / "file").write_bytes(b"2")
+    with pytest.raises(Conflict, match="it is a directory"):
+        store.save(str(tmp_path / "file"), "d/x")
+    with pytest.raises(Conflict):
+        store.save_stream("d/x", [b"2"])
+    assert stored(store) == {"d/x/f": b"1"}
