@@ -36,3 +36,11 @@ def test_the_package_exports_exactly_the_contract():
     assert set(core_package.__all__) == set(backend.__all__)
     for name in backend.__all__:
         assert getattr(core_package, name) is getattr(backend, name)
+
+
+def test_the_docs_page_has_the_same_table():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "writing-a-backend.md").read_text()
+    section = page.split("## The contract at a glance")[1].split("\n## ")[0]
+    assert set(re.findall(r"^\| `(\w+)(?:\(\))?` \|", section, re.MULTILINE)) == table_names()
