@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from argo_artifact_driver.core.units import MiB
-ARGO_CLIENT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+from argo_artifact_driver.plugin_server.servicer import ARGO_CLIENT_MAX_RECEIVE_BYTES
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from support.argo_client import ArgoDriver
 from support.stores import FileStore, S3Store
