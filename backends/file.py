@@ -50,9 +50,3 @@ class FileBackend(Backend):
             raise BadRequest(
                 f"refusing '{rel}' in {self.describe()}: it resolves outside root through a symbolic link"
             )
-
-    def publish(self, fs: "AbstractFileSystem", tmp: str, rpath: str) -> None:
-        """``os.replace``: an atomic rename that fails (``IsADirectoryError``) when a
-        directory holds the key. fsspec's ``mv`` would move the file *into* that directory,
-        under its temporary name, and report success."""
-        os.replace(tmp, rpath)

@@ -93,7 +93,7 @@ def test_rejected_at_publish(argo, file_store, key, size):
     """Every byte arrives, then the publish fails: a directory artifact holds the key."""
     file_store.put(f"{key}/inside", b"a directory artifact")
     error = argo.save_stream(file_store.config, key, payload(size))
-    assert "code = FailedPrecondition desc = " in error and "Is a directory" in error and key in error, error
+    assert "code = FailedPrecondition desc = " in error and "it is a directory" in error and key in error, error
     assert argo.failed_frame is None  # every frame was sent: the failure came with the answer
     assert leftovers(file_store) == [f"{key}/inside"]
 
