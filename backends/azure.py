@@ -34,9 +34,9 @@ from ..core.backend import (
     BadConfiguration,
     Option,
     Reach,
+    Requirement,
     discard_uncommitted,
     name_without_slash,
-    require,
     secret_ref,
 )
 from ._errors import network_error
@@ -74,6 +74,7 @@ def _blob_endpoint(value: str) -> str | None:
 class AzureBackend(Backend):
     """Keys live in ``container`` of the storage account at ``endpoint``."""
 
+    requires = (Requirement("adlfs", extra="azure"), Requirement("azure.identity", extra="azure"))
     option_spec = {
         "endpoint": Option(
             str, required=True, check=_blob_endpoint, reaches=Reach.HOST,
@@ -175,14 +176,14 @@ class AzureBackend(Backend):
 
     def filesystem_for(self, credentials: AzureCredentials) -> "AbstractFileSystem":
         """The filesystem authenticated as configured (``useSDKCreds``) or with ``credentials``."""
-        adlfs = require("adlfs", scheme=self.scheme, extra="azure")
+        adlfs = self.sdk("adlfs", self.scheme)
         common: dict[str, Any] = {
             "blocksize": self.settings.write_block_size,
             "use_listings_cache": False,  # a long-running server must not answer from a stale listing
             "skip_instance_cache": True,
         }
         if self.options["useSDKCreds"]:
-            require("azure.identity", scheme=self.scheme, extra="azure")
+            self.sdk("azure.identity", self.scheme)
             return adlfs.AzureBlobFileSystem(
                 account_name=self.account_name(), account_host=self._account_host(), anon=False, **common
             )

@@ -28,10 +28,10 @@ from ..core.backend import (
     BadConfiguration,
     Option,
     Reach,
+    Requirement,
     SecretRef,
     discard_uncommitted,
     name_without_slash,
-    require,
     secret_ref,
 )
 from ._errors import network_error
@@ -58,6 +58,7 @@ def _http_url(value: str) -> str | None:
 class GCSBackend(Backend):
     """Keys live in ``bucket``; ``endpoint`` selects an emulator or a private endpoint."""
 
+    requires = (Requirement("gcsfs", extra="gcs"), Requirement("google.auth", extra="gcs"))
     option_spec = {
         "bucket": Option(str, required=True, help="the bucket holding artifacts", check=name_without_slash),
         "endpoint": Option(
@@ -77,7 +78,7 @@ class GCSBackend(Backend):
     def create_filesystem(self) -> "AbstractFileSystem":
         if self.is_emulator:
             os.environ.setdefault(HNS_SUPPORT_ENV, "false")
-        require("gcsfs", scheme=self.scheme, extra="gcs")
+        self.sdk("gcsfs", self.scheme)
         # The core class, not the package's default: the experimental subclass probes
         # bucket types over gRPC, which emulators cannot answer (even if gcsfs was
         # imported before the variable above was set).
@@ -109,7 +110,7 @@ class GCSBackend(Backend):
             return None
         ref: SecretRef = self.options["serviceAccountKeySecret"]
         info = _parse_key(resolved.value, ref)
-        require("gcsfs", scheme=self.scheme, extra="gcs")  # brings google-auth
+        self.sdk("gcsfs", self.scheme)  # brings google-auth
         import google.auth
         from google.auth import exceptions as gexc
 

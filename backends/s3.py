@@ -20,7 +20,7 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Any
 
-from ..core.backend import Backend, BadConfiguration, Option, Reach, name_without_slash, require, secret_ref
+from ..core.backend import Backend, BadConfiguration, Option, Reach, Requirement, name_without_slash, secret_ref
 from ._errors import network_error
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ SMALL_BODY_BYTES = 1024 * 1024
 class S3Backend(Backend):
     """Keys live in ``bucket``; ``endpoint`` (``host:port``) selects a non-AWS server."""
 
+    # s3fs brings aiobotocore and botocore, which the credential code uses directly.
+    requires = (Requirement("s3fs", extra="s3"), Requirement("aiobotocore", extra="s3"),
+                Requirement("botocore", extra="s3"))
     option_spec = {
         "bucket": Option(str, required=True, help="the bucket holding artifacts", check=name_without_slash),
         "endpoint": Option(str, help="host:port of the S3 API; default AWS", reaches=Reach.HOST),
@@ -112,7 +115,7 @@ class S3Backend(Backend):
         return f"{'http' if self.options['insecure'] else 'https'}://{endpoint}"
 
     def create_filesystem(self) -> "AbstractFileSystem":
-        s3fs = require("s3fs", scheme=self.scheme, extra="s3")
+        s3fs = self.sdk("s3fs", self.scheme)
         client_kwargs: dict[str, Any] = {}
         if self.options["region"]:
             client_kwargs["region_name"] = self.options["region"]
@@ -145,7 +148,7 @@ class S3Backend(Backend):
         )
         keys = self._static_keys()
         if self.options["roleARN"]:
-            kwargs["session"] = _assume_role_session(self.options["roleARN"], keys, self.options["region"])
+            kwargs["session"] = _assume_role_session(self.scheme, self.options["roleARN"], keys, self.options["region"])
         else:
             kwargs["session"] = sdk_session(self.scheme)
             if keys:
@@ -279,15 +282,15 @@ class S3Backend(Backend):
         if self._static_keys():
             lines.append("credentials: static keys from accessKeySecret/secretKeySecret")
         else:
-            lines.append(f"credentials: AWS SDK chain, {_sdk_chain_source(self.options['region'])}")
+            lines.append(f"credentials: AWS SDK chain, {_sdk_chain_source(self.scheme, self.options['region'])}")
         if self.options["roleARN"]:
             lines.append(f"then: assume role {self.options['roleARN']} through STS (session name '{ROLE_SESSION_NAME}')")
         return lines
 
 
-def _sdk_chain_source(region: str | None) -> str:
+def _sdk_chain_source(scheme: str, region: str | None) -> str:
     """Which link of botocore's chain holds credentials now (env, web identity, instance role...)."""
-    botocore_session = require("botocore.session", scheme="s3", extra="s3")
+    botocore_session = S3Backend.sdk("botocore.session", scheme)
     session = botocore_session.get_session()
     if region:
         session.set_config_variable("region", region)
@@ -297,10 +300,12 @@ def _sdk_chain_source(region: str | None) -> str:
     return f"found via '{credentials.method}'"
 
 
-def _assume_role_session(role_arn: str, keys: tuple[str, str, str | None] | None, region: str | None) -> Any:
+def _assume_role_session(
+    scheme: str, role_arn: str, keys: tuple[str, str, str | None] | None, region: str | None
+) -> Any:
     """An aiobotocore session whose credentials come from assuming ``role_arn`` with STS,
     starting from the static keys if any, else the SDK chain; refreshed before expiry."""
-    aiobotocore_session = require("aiobotocore.session", scheme="s3", extra="s3")
+    aiobotocore_session = S3Backend.sdk("aiobotocore.session", scheme)
     from aiobotocore.credentials import (
         AioAssumeRoleCredentialFetcher,
         AioCredentials,
@@ -324,7 +329,7 @@ def _assume_role_session(role_arn: str, keys: tuple[str, str, str | None] | None
             )
             return AioDeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method=self.METHOD)
 
-    session = sdk_session()
+    session = sdk_session(scheme)
     session.get_component("credential_provider").insert_before("env", AssumeRoleProvider())
     return session
 
@@ -336,7 +341,7 @@ def sdk_session(scheme: str = "s3") -> Any:
     costs two round trips instead of one (measured: 110 ms instead of 60 ms behind 50 ms of
     latency). For a small body, sending it at once costs less than the round trip saved.
     """
-    session_module = require("aiobotocore.session", scheme=scheme, extra="s3")
+    session_module = S3Backend.sdk("aiobotocore.session", scheme)
     session = session_module.AioSession()
     # after botocore's own handler, which is registered for every S3 operation
     session.get_component("event_emitter").register_last("before-call.s3", send_small_bodies_at_once)

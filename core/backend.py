@@ -22,12 +22,13 @@ Declared (class attributes)
 ----------------------------------------------------------------------------------------------
 ``api_version``           contract version the class was written for (default: current)
 ``option_spec``           ``{name: Option}``: what users may write next to ``scheme``
+``requires``              the packages of its SDK (:class:`Requirement`: module, extra or install)
 ``write_strategy``        :class:`WriteStrategy`: how a write is kept invisible until complete
 ``filesystem_per_thread`` True when the filesystem object cannot be shared between threads
 ========================  ====================================================================
 Must provide
 ----------------------------------------------------------------------------------------------
-``create_filesystem()``   the fsspec filesystem, built from ``self.options`` (SDK imported here)
+``create_filesystem()``   the fsspec filesystem, built from ``self.options`` (SDK imported here, with ``sdk()``)
 ``root()``                where keys live, in the filesystem's path form; no I/O
 ========================  ====================================================================
 May override (each has a default that keeps the guarantees stated on it)
@@ -69,7 +70,7 @@ from .errors import (
     PermissionDenied,
     StorageUnavailable,
 )
-from .imports import require
+from .imports import Requirement, require
 from .options import (
     Option,
     Reach,
@@ -84,6 +85,8 @@ from .options import (
 from .secrets import Resolved, SecretRef, SecretResolver
 
 if TYPE_CHECKING:  # fsspec is imported lazily at run time
+    from types import ModuleType
+
     from fsspec import AbstractFileSystem
 
     from .settings import Settings
@@ -101,6 +104,7 @@ __all__ = [
     "PermissionDenied",
     "Reach",
     "RenameOnCommit",
+    "Requirement",
     "Resolved",
     "SUPPORTED_API_VERSIONS",
     "SecretRef",
@@ -169,6 +173,11 @@ class Backend(abc.ABC):
     #: next to ``scheme``). Unknown options are rejected with the closest known name;
     #: each option's ``help`` is shown by ``argo-artifacts check``.
     option_spec: ClassVar[Mapping[str, Option]] = {}
+    #: The packages the backend imports (its SDK), each with the extra or command that
+    #: installs it. The plugin imports them all when it loads the scheme, so an image
+    #: without them fails ``argo-artifacts backends`` and ``check`` naming what to install,
+    #: not the first real call; the backend imports their modules with :meth:`sdk`.
+    requires: ClassVar[tuple[Requirement, ...]] = ()
     #: How writes stay invisible until complete (may be set per instance in ``validate``).
     write_strategy: WriteStrategy = WriteStrategy.ATOMIC_UPLOAD
     #: True when one filesystem object cannot serve several threads at once (ftplib's
@@ -203,7 +212,7 @@ class Backend(abc.ABC):
 
         Called on first use, then shared by every request of this configuration (from
         several threads, unless :attr:`filesystem_per_thread`). Import the storage SDK
-        here, with :func:`require`, which says what to install when it is missing.
+        here, with :meth:`sdk`, which says what to install when it is missing.
         Credentials come from secret references (:meth:`secret`), the environment or the
         SDK's own chain, never from a message."""
 
@@ -240,6 +249,16 @@ class Backend(abc.ABC):
             resolved = self._secrets.resolve(ref)
             lines.append(f"{name}: {ref}, from {resolved.source} ({resolved.location})")
         return lines
+
+    @classmethod
+    def sdk(cls, module: str, scheme: str) -> "ModuleType":
+        """Import ``module``, a module of one of the packages declared in :attr:`requires`,
+        or raise :class:`BackendUnavailable` saying what to install for ``scheme``.
+        Importing an undeclared package is a bug in the backend (``LookupError``)."""
+        for requirement in cls.requires:
+            if requirement.provides(module):
+                return requirement.load(scheme, module)
+        raise LookupError(f"{cls.__name__} imports {module!r} but does not declare it in 'requires'")
 
     # -- secrets -----------------------------------------------------------------------
 
@@ -373,6 +392,9 @@ def api_problems(candidate: Any) -> list[str]:
     spec = candidate.option_spec
     if not isinstance(spec, Mapping) or not all(isinstance(o, Option) for o in spec.values()):
         problems.append(f"{candidate.__name__}.option_spec must map option names to Option")
+    requires = candidate.requires
+    if not isinstance(requires, tuple) or not all(isinstance(r, Requirement) for r in requires):
+        problems.append(f"{candidate.__name__}.requires must be a tuple of Requirement")
     if not isinstance(candidate.write_strategy, WriteStrategy):
         problems.append(f"{candidate.__name__}.write_strategy must be a WriteStrategy")
     return problems

@@ -3,8 +3,9 @@
 The entry-point name is the scheme. Discovery reads installed distributions' metadata
 (``importlib.metadata``) and imports nothing: it names the distribution behind each
 scheme and finds two packages claiming one. Loading imports only the one entry point of
-a scheme, when that scheme is first used (``EntryPoint.load()``: the standard library does
-all of it, so no plugin manager sits between the metadata and the import). Every problem
+a scheme, and the packages its backend declares in ``requires``, when that scheme is first
+used (``EntryPoint.load()``: the standard library does all of it, so no plugin manager
+sits between the metadata and the import). Every problem
 is reported for its own scheme only, naming the distribution that declared it and the
 reason, while every other scheme keeps working:
 
@@ -13,7 +14,9 @@ reason, while every other scheme keeps working:
   them all (never resolved by install order, and neither is imported);
 * the import fails, or what it gives is neither a :class:`~.backend.Backend` that keeps
   the contract (:func:`~.backend.api_problems`) nor a :class:`~.composite.Composite`:
-  :class:`~.errors.BackendUnavailable` with the cause.
+  :class:`~.errors.BackendUnavailable` with the cause;
+* a package the backend declares in ``requires`` (its SDK) does not import:
+  :class:`~.errors.BackendUnavailable` naming the extra (or command) that installs it.
 
 A distribution is found under one name once (``importlib.metadata`` keeps the first on
 ``sys.path``), so the same package seen twice on the path is not a conflict.
@@ -153,6 +156,8 @@ class BackendRegistry:
                 f"scheme '{scheme}' is unavailable: the backend from {entry.origin()} does not implement "
                 f"the backend API: {'; '.join(problems)}"
             )
+        for requirement in getattr(loaded, "requires", ()):
+            requirement.load(scheme)  # its SDK: an image without the extra fails here, naming it
         return loaded
 
 def _entry(ep: metadata.EntryPoint) -> BackendEntry:

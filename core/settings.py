@@ -19,11 +19,14 @@ from .units import KiB, MiB
 
 ENV_PREFIX = "ARGO_ARTIFACT_DRIVER_"
 
-#: Log level names as Argo writes them (logrus), and the Python level each stands for.
+#: Log level names as Argo writes them (its ``--loglevel`` flag: logrus's names and the
+#: legacy ones its ``util/logging`` still parses), and the Python level each stands for.
 LOG_LEVELS = {
-    "trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
+    "trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "print": "INFO", "warn": "WARNING", "warning": "WARNING",
     "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL",
 }
+#: Log line formats, as Argo's ``--log-format`` names them.
+LOG_FORMATS = ("json", "text")
 
 
 class SettingError(ValueError):
@@ -97,7 +100,11 @@ class Settings:
     namespace: str = _setting("", "namespace to read secrets from (empty: the service account's)")
 
     # -- logs ----------------------------------------------------------------------------
-    log_level: str = _setting("info", "log level", choices=tuple(LOG_LEVELS))
+    log_level: str = _setting(
+        "info", "log level, as Argo names them; the server's --loglevel flag overrides it", choices=tuple(LOG_LEVELS))
+    log_format: str = _setting(
+        "json", "log lines as JSON objects or as logfmt text; the server's --log-format flag overrides it",
+        choices=LOG_FORMATS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -116,6 +123,12 @@ class Settings:
         """The ``logging`` level name for :attr:`log_level`."""
         return LOG_LEVELS[self.log_level]
 
+    def overridden(self, setting: str, raw: str, source: str) -> "Settings":
+        """These settings with ``setting`` set from the text ``raw`` given by ``source`` (a
+        command-line flag), checked as its variable would be; an error names ``source``."""
+        f = next(f for f in dataclasses.fields(self) if f.name == setting)
+        return dataclasses.replace(self, **{setting: _parse(f, raw, source)})
+
 
 def env_name(field_name: str) -> str:
     """``workers`` -> ``ARGO_ARTIFACT_DRIVER_WORKERS``."""
@@ -130,8 +143,8 @@ def describe() -> list[tuple[str, str, str]]:
     return rows
 
 
-def _parse(f: dataclasses.Field, raw: str) -> Any:
-    name, text = env_name(f.name), raw.strip()
+def _parse(f: dataclasses.Field, raw: str, name: str = "") -> Any:
+    name, text = name or env_name(f.name), raw.strip()
     minimum, choices = f.metadata["minimum"], f.metadata["choices"]
     kind = f.type if isinstance(f.type, str) else f.type.__name__
     if kind == "str":

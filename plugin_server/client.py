@@ -16,6 +16,7 @@ import grpc
 from ..core.units import MiB
 from . import artifact_pb2 as pb
 from . import artifact_pb2_grpc as pb_grpc
+from .servicer import ERROR_KIND_METADATA
 
 #: What Argo's own driver sends per SaveStream message.
 SAVE_STREAM_CHUNK = 2 * MiB
@@ -25,6 +26,14 @@ METHODS = {
     "Load": "load", "Save": "save", "Delete": "delete", "ListObjects": "list", "IsDirectory": "isdir",
     "OpenStream": "get", "SaveStream": "put", "GetCapabilities": "capabilities",
 }
+
+
+def plugin_error_kind(exc: grpc.RpcError) -> str | None:
+    """The kind of error (``bad_configuration``, ``not_found``, ...) when ``exc`` is the
+    plugin's own answer to a failed call, None when it is not (a cancellation, a transport
+    failure)."""
+    trailers = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    return dict(trailers or ()).get(ERROR_KIND_METADATA)
 
 
 def artifact(configuration: str, key: str, name: str = "argo-artifact-driver") -> pb.Artifact:
@@ -91,14 +100,24 @@ class PluginClient:
         return bytes(data), ""
 
     def save_stream(self, config: str, key: str, chunks: Iterable[bytes]) -> pb.SaveArtifactResponse:
-        """SaveStream: a first frame with the artifact, then one frame per chunk."""
+        """SaveStream: a first frame with the artifact, then one frame per chunk.
+
+        The plugin ends a failed SaveStream with a gRPC status carrying its message (see
+        the servicer); that answer is returned as the response the other calls give,
+        ``success=false`` and ``error``. Any other failure (the call cancelled by this
+        side, a transport error) raises ``grpc.RpcError``."""
 
         def frames() -> Iterator[pb.SaveStreamArtifactRequest]:
             yield pb.SaveStreamArtifactRequest(output_artifact=artifact(config, key))
             for chunk in chunks:
                 yield pb.SaveStreamArtifactRequest(chunk=chunk)
 
-        return self.stub.SaveStream(frames(), timeout=self.timeout)
+        try:
+            return self.stub.SaveStream(frames(), timeout=self.timeout)
+        except grpc.RpcError as exc:
+            if plugin_error_kind(exc) is None:
+                raise
+            return pb.SaveArtifactResponse(success=False, error=exc.details())
 
     # -- the command line's view -----------------------------------------------------
 

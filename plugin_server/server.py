@@ -43,17 +43,47 @@ def _window_options(window: int) -> list[tuple[str, int]]:
     return [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", window)]
 
 
+class StartupError(SystemExit):
+    """The server cannot start; the message is one line, printed as the process exits 1."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"argo-artifact-driver: {message}")
+
+
+#: Longest unix socket path the kernel takes: ``sun_path`` is 108 bytes, one of them the NUL.
+MAX_SOCKET_PATH_BYTES = 107
+
+
 def prepare_socket(path: str) -> str:
-    """Create the socket's directory (Argo may create it concurrently) and remove a stale socket."""
+    """Check the socket path, create its directory (Argo may create it concurrently) and
+    remove a stale socket; any problem stops start-up with one line naming the path.
+
+    Argo waits up to two minutes for the socket before failing the step, so a plugin that
+    cannot listen must say why and exit at once rather than leave the pod waiting."""
     path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    size = len(os.fsencode(path))
+    if size > MAX_SOCKET_PATH_BYTES:
+        raise StartupError(
+            f"socket path {path} is {size} bytes long; a unix socket path can have at most "
+            f"{MAX_SOCKET_PATH_BYTES} (sun_path): use a shorter path (Argo's own, "
+            "/tmp/artifact-plugins/NAME/socket, always fits)"
+        )
+    directory = os.path.dirname(path)
     try:
-        mode = os.lstat(path).st_mode
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:  # a file where a directory should be, a read-only file system, ...
+        raise StartupError(f"cannot create the socket's directory {directory}: {exc.strerror or exc}") from None
+    try:
+        mode: int | None = os.lstat(path).st_mode
     except FileNotFoundError:
-        return path
-    if not stat.S_ISSOCK(mode):
-        raise SystemExit(f"argo-artifact-driver: {path} exists and is not a socket; refusing to replace it")
-    os.unlink(path)  # left by a previous run that did not exit cleanly
+        mode = None
+    if mode is not None and not stat.S_ISSOCK(mode):
+        raise StartupError(f"{path} exists and is not a socket; refusing to replace it")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StartupError(f"cannot create the socket in {directory}: the directory is not writable by this user "
+                           f"(uid {os.getuid()}); give the volume mounted there write access for it")
+    if mode is not None:
+        os.unlink(path)  # left by a previous run that did not exit cleanly
     return path
 
 
@@ -79,8 +109,12 @@ def build_server(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    if not server.add_insecure_port(f"unix:{socket_path}"):
-        raise SystemExit(f"argo-artifact-driver: cannot listen on unix socket {socket_path}")
+    try:
+        bound = server.add_insecure_port(f"unix:{socket_path}")
+    except RuntimeError:  # grpcio raises where older releases returned 0
+        bound = 0
+    if not bound:
+        raise StartupError(f"cannot listen on unix socket {socket_path} (see gRPC's message above)")
     return server, health_servicer, servicer
 
 

@@ -1,9 +1,12 @@
 """``artifact.ArtifactService``: decode the request, call core, encode the answer.
 
-Errors are mapped once, in :func:`_unary` and :func:`_outcome`: an
-:class:`~argo_artifact_driver.core.errors.ArtifactError` becomes ``success=false`` plus
-its message (Argo shows it to the user verbatim); anything else is a bug, logged with
-its traceback here and reported as an internal error without the traceback.
+Errors are mapped once, in :func:`_failure_message`: an
+:class:`~argo_artifact_driver.core.errors.ArtifactError` becomes its message (Argo shows
+it to the user verbatim); anything else is a bug, logged with its traceback here and
+reported as an internal error without the traceback. Unary calls and OpenStream carry the
+message in the response's ``error`` field. A failed SaveStream ends the call with a gRPC
+status carrying the message (:data:`STATUS_CODES`): while the client is still sending,
+that status is the only answer Argo's Go client reads (see :meth:`ArtifactServicer.SaveStream`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,19 @@ from typing import Any, Callable, Iterator
 import grpc
 
 from ..core.deadline import Deadline
-from ..core.errors import ArtifactError, BadRequest, Cancelled
+from ..core.errors import (
+    ArtifactError,
+    BackendUnavailable,
+    BadConfiguration,
+    BadRequest,
+    Cancelled,
+    Conflict,
+    DeadlineExceeded,
+    NotFound,
+    PermissionDenied,
+    SecretUnavailable,
+    StorageUnavailable,
+)
 from ..core.store import Store
 from ..core.stores import StoreCache
 from . import artifact_pb2 as pb
@@ -29,6 +44,37 @@ log = logging.getLogger("argo_artifact_driver")
 
 #: ``artifact.ArtifactService``, as the proto names it.
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
+
+#: The largest message Argo's client can receive: its ``plugin.NewDriver`` sets no
+#: ``MaxCallRecvMsgSize``, so grpc-go's default applies to the encoded message.
+ARGO_CLIENT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+
+#: The gRPC status a failed SaveStream ends with, by error class (the nearest class in the
+#: exception's MRO wins; anything else is INTERNAL).
+STATUS_CODES: dict[type[BaseException], grpc.StatusCode] = {
+    BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    BadConfiguration: grpc.StatusCode.INVALID_ARGUMENT,  # the configuration is part of the request
+    SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # a secret the cluster does not (yet) have
+    BackendUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # the image lacks the scheme's extra
+    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Cancelled: grpc.StatusCode.CANCELLED,
+}
+
+#: Trailing metadata of a SaveStream that failed: the error's kind, so that a client can
+#: tell the plugin's own answer from a failure of the transport (:mod:`.client` does).
+ERROR_KIND_METADATA = "argo-artifact-driver-error-kind"
+
+
+def status_code(exc: BaseException) -> grpc.StatusCode:
+    """The gRPC status for a failure (see :data:`STATUS_CODES`)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return grpc.StatusCode.INTERNAL
 
 
 @dataclass
@@ -160,6 +206,12 @@ class StreamBroken(Cancelled):
     pass
 
 
+class ListingTooLarge(ArtifactError):
+    """A ListObjects answer larger than Argo's client can receive."""
+
+    kind = "listing_too_large"
+
+
 class SettledStream:
     """The chunks of a SaveStream, and a check that the client really finished it.
 
@@ -248,8 +300,20 @@ class ArtifactServicer:
 
     @_unary(pb.ListObjectsResponse)
     def ListObjects(self, request: pb.ListObjectsRequest, call: Call, deadline: Deadline) -> pb.ListObjectsResponse:
-        objects = self._store(request.artifact, call).list_objects(request.artifact.plugin.key)
-        return pb.ListObjectsResponse(objects=objects)
+        store = self._store(request.artifact, call)
+        response = pb.ListObjectsResponse(objects=store.list_objects(request.artifact.plugin.key))
+        size = response.ByteSize()
+        if size > ARGO_CLIENT_MAX_RECEIVE_BYTES:
+            # Sent as it is, Argo's client would refuse it with only grpc-go's
+            # "received message larger than max"; say what happened and what to do.
+            raise ListingTooLarge(
+                f"listing {call.key!r} in {store.describe()} found {len(response.objects):,} objects, "
+                f"{size:,} bytes as one gRPC message; Argo's plugin client receives at most "
+                f"{ARGO_CLIENT_MAX_RECEIVE_BYTES:,} bytes (grpc-go's 4 MiB default), so no answer can reach it: "
+                "list a sub-directory of the artifact instead, or save the directory archived (Argo's default "
+                "tar.gz archive stores it as one object)"
+            )
+        return response
 
     @_unary(pb.IsDirectoryResponse)
     def IsDirectory(self, request: pb.IsDirectoryRequest, call: Call, deadline: Deadline) -> pb.IsDirectoryResponse:
@@ -287,25 +351,45 @@ class ArtifactServicer:
         yield pb.OpenStreamResponse(is_end=True)
 
     def SaveStream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext) -> pb.SaveArtifactResponse:
+        """Write the stream; a failure ends the call with a gRPC status carrying the message.
+
+        Not ``success=false`` with status OK: the server may fail while the client is still
+        sending (a bad configuration at the first frame, a store error mid-way, a refused
+        publish). grpc-go's ``Send`` then returns ``io.EOF``, and Argo's driver, seeing EOF,
+        reads the call's status with ``CloseAndRecv`` and never looks at a response: with
+        status OK the user saw only "save stream failed mid-transfer: EOF". A status is
+        what every client reports, at any size and timing."""
         call = Call("SaveStream")
         with self.in_flight.track():
-            return self._save_stream(request_iterator, context, call)
-
-    def _save_stream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext, call: Call) -> pb.SaveArtifactResponse:
-        try:
-            first = next(request_iterator, None)
-            if first is None or not first.HasField("output_artifact"):
-                raise BadRequest("the first SaveStream message must carry output_artifact")
-            store = self._store(first.output_artifact, call)
-            stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
-            call.bytes = store.save_stream(
-                first.output_artifact.plugin.key, stream, self.deadline(context), before_publish=stream.confirm
-            )
-        except Exception as exc:
-            outcome, message = _failure_message(call, exc)
-            if not context.is_active():
-                outcome, message = "cancelled", "the client ended the stream before it was complete"
-            call.log(outcome, message)
-            return pb.SaveArtifactResponse(error=message)
+            try:
+                call.bytes = self._save_stream(request_iterator, context, call)
+            except Exception as exc:
+                outcome, message = _failure_message(call, exc)
+                if not context.is_active():  # nobody is left to answer
+                    call.log("cancelled", "the client ended the stream before it was complete")
+                    return pb.SaveArtifactResponse(error="the client ended the stream before it was complete")
+                call.log(outcome, message)
+                context.abort_with_status(_Status(status_code(exc), message, ((ERROR_KIND_METADATA, outcome),)))
         call.log("ok")
         return pb.SaveArtifactResponse(success=True)
+
+    def _save_stream(
+        self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext, call: Call
+    ) -> int:
+        first = next(request_iterator, None)
+        if first is None or not first.HasField("output_artifact"):
+            raise BadRequest("the first SaveStream message must carry output_artifact")
+        store = self._store(first.output_artifact, call)
+        stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
+        return store.save_stream(
+            first.output_artifact.plugin.key, stream, self.deadline(context), before_publish=stream.confirm
+        )
+
+
+@dataclass(frozen=True)
+class _Status(grpc.Status):
+    """A status to end a call with (``grpc.Status`` is an interface without a constructor)."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str], ...]

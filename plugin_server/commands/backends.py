@@ -14,8 +14,9 @@ def add_parser(subparsers: Any) -> None:
         "backends",
         help="list the installed storage schemes and whether each loads",
         description="List every scheme declared in the entry-point group argo_artifact_driver.backends, with the "
-        "package that declares it and whether its backend loads (this imports each backend module, never a "
-        "storage SDK, and touches no storage). Exit 1 if any listed scheme does not load.",
+        "package that declares it and whether its backend loads: this imports each backend module and the "
+        "packages of its SDK (the extra an image needs for that scheme), and touches no storage. Exit 1 if any "
+        "listed scheme does not load.",
     )
     parser.add_argument("schemes", nargs="*", metavar="SCHEME", help="only these schemes (default: all installed)")
     parser.add_argument("--json", action="store_true", help="one JSON object per scheme, one per line")

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from ..client import PluginClient
 from .processes import ManagedProcess
@@ -22,19 +23,21 @@ def console_script(name: str) -> str:
 
 
 class PluginProcess(ManagedProcess):
-    """``argo-artifact-driver SOCKET`` started as a separate process.
+    """``argo-artifact-driver SOCKET [ARGS...]`` started as a separate process.
 
+    ``args``: what Argo appends after the socket path (the controller's ``executor.args``).
     ``python``: run the server with this interpreter (another virtualenv) instead of the
     console script installed next to the running one."""
 
     def __init__(
-        self, socket_path: Path, log_dir: Path, env: dict | None = None, name: str = "plugin", python: str | None = None
+        self, socket_path: Path, log_dir: Path, env: dict | None = None, name: str = "plugin", python: str | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.socket_path = socket_path
         if python:
-            argv = [python, "-m", "argo_artifact_driver.plugin_server", str(socket_path)]
+            argv = [python, "-m", "argo_artifact_driver.plugin_server", str(socket_path), *args]
         else:
-            argv = [console_script("argo-artifact-driver"), str(socket_path)]
+            argv = [console_script("argo-artifact-driver"), str(socket_path), *args]
         super().__init__(name, argv, log_dir, env=env)
         self.wait_until(lambda: socket_path.exists())
 

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import grpc
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
-from argo_artifact_driver.plugin_server.client import artifact
+from argo_artifact_driver.plugin_server.client import artifact, plugin_error_kind
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 TRIED = {"count": 0}
@@ -78,9 +79,13 @@ def test_malformed_save_streams(client, tmp_path, frames, key):
             else:
                 yield pb.SaveStreamArtifactRequest()
 
-    response = client.stub.SaveStream(stream(), timeout=60)
-    if not response.success:
-        _check(response.error)
+    try:
+        response = client.stub.SaveStream(stream(), timeout=60)
+    except grpc.RpcError as exc:  # a failed SaveStream ends with a status carrying the message
+        assert plugin_error_kind(exc) is not None, exc
+        _check(exc.details())
+    else:
+        assert response.success
     assert client.capabilities().supports_save_stream
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import time
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -45,11 +47,73 @@ def test_refuses_to_replace_a_file_that_is_not_a_socket(tmp_path):
     assert path.read_text() == "precious"
 
 
-def test_takes_exactly_one_argument():
+def test_needs_the_socket_path():
     result = subprocess.run([console_script("argo-artifact-driver")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "SOCKET_PATH" in result.stderr
     version = subprocess.run([console_script("argo-artifact-driver"), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.strip().startswith("argo-artifact-driver ")
+
+
+def test_starts_and_serves_with_argo_executor_args(tmp_path):
+    """Argo appends the controller's executor.args to plugin containers, after the socket
+    path: upstream's sample has --loglevel debug --gloglevel 6, a controller with a
+    kubeconfig adds --kubeconfig=PATH. The server honours the log flags (over the
+    environment), names the rest in one warning line, and serves."""
+    args = ["--loglevel", "warn", "--gloglevel", "6", "--log-format", "text", "--kubeconfig=/kube/config",
+            "--some-future-flag", "value"]
+    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path, env={"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info"}, args=args)
+    config = f"scheme: file\nroot: {tmp_path / 'store'}\n"
+    try:
+        client = proc.client()
+        assert client.save_stream(config, "k", [b"served"]).success
+        assert list(client.list_objects(config, "").objects) == ["k"]
+    finally:
+        assert proc.stop() == 0
+    ours = [line for line in proc.output().splitlines() if line.startswith("time=")]  # logfmt: --log-format text
+    warnings = [line for line in ours if "level=warning" in line]
+    assert len(warnings) == 1, ours
+    assert all(arg in warnings[0] for arg in ("--kubeconfig=/kube/config", "--some-future-flag", "value"))
+    assert not any("level=info" in line for line in ours)  # --loglevel warn beat the environment's info
+
+
+def test_unusable_flag_values_are_warned_about_not_fatal(tmp_path):
+    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path,
+                         args=["--loglevel", "verbose", "--log-format", "xml", "--gloglevel", "six"])
+    try:
+        assert proc.client().capabilities().supports_save_stream
+    finally:
+        assert proc.stop() == 0
+    records = proc.log_records()
+    warning = next(r for r in records if r.get("level") == "warning")  # still JSON: --log-format xml was ignored
+    assert len(warning["problems"]) == 3 and any("--loglevel must be one of" in p for p in warning["problems"])
+    assert any(r.get("msg") == "listening" for r in records)  # still at info
+
+
+@pytest.mark.parametrize(
+    "env, socket_name, expected",
+    [
+        ({"ARGO_ARTIFACT_DRIVER_WORKERS": "abc"}, "socket", "ARGO_ARTIFACT_DRIVER_WORKERS must be a whole number"),
+        ({"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "bogus"}, "socket", "ARGO_ARTIFACT_DRIVER_LOG_LEVEL must be one of"),
+        ({"ARGO_ARTIFACT_DRIVER_LOG_FORMAT": "xml"}, "socket", "ARGO_ARTIFACT_DRIVER_LOG_FORMAT must be one of json"),
+        ({}, "d" * 120 + "/socket", "a unix socket path can have at most 107"),
+        ({}, "a-file/socket", "cannot create the socket's directory"),
+        ({}, "a-file", "exists and is not a socket; refusing to replace it"),
+    ],
+    ids=["workers", "log-level", "log-format", "long-path", "file-in-the-way", "not-a-socket"],
+)
+def test_a_start_up_failure_is_one_line_at_once(tmp_path, env, socket_name, expected):
+    """Argo waits two minutes for a plugin's socket before failing the step: a plugin
+    that cannot start must say why in one line and exit non-zero at once."""
+    (tmp_path / "a-file").write_text("precious")
+    started = time.monotonic()
+    result = subprocess.run([console_script("argo-artifact-driver"), str(tmp_path / socket_name)],
+                            capture_output=True, text=True, timeout=60, env={**os.environ, **env})
+    seconds = time.monotonic() - started
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("argo-artifact-driver: "), result.stderr
+    assert expected in result.stderr
+    assert (tmp_path / "a-file").read_text() == "precious"
+    print(f"FIGURE start-up failure ({expected[:40]}...) exited {result.returncode} after {seconds:.2f} s")
 
 
 def test_reflection_lists_the_artifact_service(plugin):

@@ -141,12 +141,16 @@ def test_discovery_imports_only_the_requested_scheme(venv):
         "from argo_artifact_driver.core.registry import BackendRegistry\n"
         "registry = BackendRegistry()\n"
         "print(len(registry.schemes()), 'broken_backends' in sys.modules, 'argo_artifact_webdav' in sys.modules)\n"
+        "print('webdav4' in sys.modules)\n"
         "registry.backend_class('webdav')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('broken_backends', 'argo_artifact_webdav', 'webdav4'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('broken_backends', 'argo_artifact_webdav'))))\n"
+        "print('webdav4' in sys.modules)\n"
     )
-    listed, loaded = out.splitlines()
+    listed, sdk_before, loaded, sdk_after = out.splitlines()
     assert listed == f"{len(set(BUILTIN_SCHEMES) | {'webdav', 'buggy-hook'} | set(EXPECTED_FAILURES))} False False"
-    assert loaded == "['argo_artifact_webdav', 'argo_artifact_webdav.backend']"  # not its SDK either
+    assert loaded == "['argo_artifact_webdav', 'argo_artifact_webdav.backend']"
+    # The SDK it declares in 'requires' comes with the scheme (first use), never with discovery.
+    assert (sdk_before, sdk_after) == ("False", "True")
 
 
 # -- the plugin -------------------------------------------------------------------------

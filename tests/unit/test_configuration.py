@@ -100,12 +100,21 @@ def test_settings_are_read_from_the_environment():
         ("WORKERS", "0", "ARGO_ARTIFACT_DRIVER_WORKERS must be at least 1, got '0'"),
         ("GRACE_SECONDS", "nan", "ARGO_ARTIFACT_DRIVER_GRACE_SECONDS must be a finite number"),
         ("LOG_LEVEL", "bogus", "ARGO_ARTIFACT_DRIVER_LOG_LEVEL must be one of trace, debug, info"),
+        ("LOG_FORMAT", "xml", "ARGO_ARTIFACT_DRIVER_LOG_FORMAT must be one of json, text; got 'xml'"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(name, value, text):
     with pytest.raises(SettingError) as info:
         Settings.from_env({f"ARGO_ARTIFACT_DRIVER_{name}": value})
     assert text in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_flag_overrides_a_setting_and_is_named_when_bad():
+    settings = Settings.from_env({"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info"})
+    assert settings.overridden("log_level", "PRINT", "--loglevel").python_log_level() == "INFO"  # Argo's legacy name
+    assert settings.overridden("log_format", "text", "--log-format").log_format == "text"
+    with pytest.raises(SettingError, match="^--loglevel must be one of .*; got 'verbose'$"):
+        settings.overridden("log_level", "verbose", "--loglevel")
 
 
 def test_every_setting_says_what_it_is():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import re
 
+import pytest
+
 import argo_artifact_driver.core as core_package
 from argo_artifact_driver.core import backend
 from argo_artifact_driver.core.backend import Backend
@@ -21,7 +23,7 @@ def table_names() -> set[str]:
 
 def test_the_table_lists_every_hook_and_declaration_and_nothing_else():
     methods = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
-    declared = {"api_version", "option_spec", "write_strategy", "filesystem_per_thread"}
+    declared = {"api_version", "option_spec", "requires", "write_strategy", "filesystem_per_thread"}
     assert table_names() == (methods - HELPERS) | declared
 
 
@@ -44,3 +46,23 @@ def test_the_docs_page_has_the_same_table():
     page = (Path(__file__).resolve().parents[2] / "docs" / "writing-a-backend.md").read_text()
     section = page.split("## The contract at a glance")[1].split("\n## ")[0]
     assert set(re.findall(r"^\| `(\w+)(?:\(\))?` \|", section, re.MULTILINE)) == table_names()
+
+
+def test_a_backend_imports_what_it_declares_and_names_the_extra():
+    class Declared(Backend):
+        requires = (backend.Requirement("json"), backend.Requirement("no_such_sdk_pkg", extra="nosuch"))
+
+        def create_filesystem(self):  # pragma: no cover - never built here
+            raise AssertionError
+
+        def root(self) -> str:
+            return ""
+
+    assert Declared.sdk("json.decoder", "x").__name__ == "json.decoder"
+    with pytest.raises(backend.BackendUnavailable, match=r"scheme 'x' needs .*no_such_sdk_pkg.*\[nosuch\]"):
+        Declared.sdk("no_such_sdk_pkg", "x")
+    with pytest.raises(LookupError, match="does not declare it in 'requires'"):
+        Declared.sdk("csv", "x")  # a bug in the backend, not a missing extra
+    assert backend.api_problems(Declared) == []
+    Declared.requires = ("json",)
+    assert backend.api_problems(Declared) == ["Declared.requires must be a tuple of Requirement"]

@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from argo_artifact_driver.core.backend import Backend, BadConfiguration, Option, Reach, WriteStrategy, require
+from argo_artifact_driver.core.backend import Backend, BadConfiguration, Option, Reach, Requirement, WriteStrategy
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -28,12 +28,17 @@ if TYPE_CHECKING:
 USERNAME_ENV = "WEBDAV_USERNAME"
 PASSWORD_ENV = "WEBDAV_PASSWORD"
 
+#: The SDK: imported when the scheme loads (so ``argo-artifacts backends`` shows an image
+#: without it) and by :func:`webdav_filesystem`; a third party names its own install line.
+WEBDAV4 = Requirement("webdav4", install="pip install 'webdav4[fsspec]'")
+
 
 class WebdavBackend(Backend):
     """Keys are paths below the collection ``root`` of the server at ``url``."""
 
     api_version = 1
     write_strategy = WriteStrategy.RENAME_INTO_PLACE
+    requires = (WEBDAV4,)
     option_spec = {
         "url": Option(str, required=True, reaches=Reach.HOST,
                       help="base URL of the WebDAV server, e.g. https://dav.example.com/dav"),
@@ -98,7 +103,7 @@ def webdav_filesystem(url: str, auth: Any = None, timeout: float = 30) -> "Abstr
     webdav4 puts a path into the URL as it is, so a key holding ``#`` or ``?`` would be
     cut at the fragment or query; :class:`_PathQuotingClient` escapes them (and ``%``)
     first, and the server unescapes: keys round-trip exactly."""
-    WebdavFileSystem = require("webdav4.fsspec", scheme="webdav", install="pip install 'webdav4[fsspec]'").WebdavFileSystem
+    WebdavFileSystem = WEBDAV4.load("webdav", "webdav4.fsspec").WebdavFileSystem
     client = _client_class()(url, auth=auth, timeout=timeout, chunk_size=WebdavFileSystem.blocksize)
     return WebdavFileSystem(url, client=client)
 
