@@ -19,11 +19,14 @@ from .units import KiB, MiB
 
 ENV_PREFIX = "ARGO_ARTIFACT_DRIVER_"
 
-#: Log level names as Argo writes them (logrus), and the Python level each stands for.
+#: Log level names Argo's ``--loglevel`` takes (its legacy ones included), and the Python
+#: level each stands for.
 LOG_LEVELS = {
-    "trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING",
-    "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL",
+    "trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "print": "INFO", "warn": "WARNING", "warning": "WARNING",
+    "error": "ERROR", "fatal": "ERROR", "panic": "ERROR",
 }
+#: Log formats, as Argo's ``--log-format`` names them.
+LOG_FORMATS = ("json", "text")
 
 
 class SettingError(ValueError):
@@ -96,8 +99,12 @@ class Settings:
         "/var/run/secrets/kubernetes.io/serviceaccount", "token, ca.crt and namespace for the Kubernetes API")
     namespace: str = _setting("", "namespace to read secrets from (empty: the service account's)")
 
-    # -- logs ----------------------------------------------------------------------------
-    log_level: str = _setting("info", "log level", choices=tuple(LOG_LEVELS))
+    # -- logs and traces -------------------------------------------------------------------
+    log_level: str = _setting("info", "log level: debug, info, warn or error (Argo's names)", choices=tuple(LOG_LEVELS))
+    log_format: str = _setting("json", "log line format: json or text, as Argo's own logs", choices=LOG_FORMATS)
+    trace_keys: bool = _setting(
+        False, "record artifact keys in trace spans; otherwise only a hash of each key (a trace collector is "
+        "often shared more widely than a pod's logs)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -130,10 +137,17 @@ def describe() -> list[tuple[str, str, str]]:
     return rows
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _parse(f: dataclasses.Field, raw: str) -> Any:
     name, text = env_name(f.name), raw.strip()
     minimum, choices = f.metadata["minimum"], f.metadata["choices"]
     kind = f.type if isinstance(f.type, str) else f.type.__name__
+    if kind == "bool":
+        if text.lower() not in _BOOLEANS:
+            raise SettingError(f"{name} must be true or false, got {raw!r}")
+        return _BOOLEANS[text.lower()]
     if kind == "str":
         if choices:
             text = text.lower()

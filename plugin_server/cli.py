@@ -28,7 +28,7 @@ def server_main(argv: Sequence[str] | None = None) -> int:
     except SettingError as exc:
         print(f"argo-artifact-driver: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.python_log_level())
+    configure_logging(settings.log_level, settings.log_format)
     return serve(args.socket_path, settings)
 
 
