@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from ...core.errors import ArtifactError, BadConfiguration, UnknownScheme
+from ...core.errors import ArtifactError, BadConfiguration, SecretUnavailable, UnknownScheme
 from ...core.options import Option, describe_options
 from ...core.secrets import SecretRef
 from ...core.stores import StoreCache
@@ -99,7 +99,7 @@ def judge(stores: StoreCache, found: Found, resolve: bool) -> Verdict:
             verdict.credentials = configured.credential_report()
     except ArtifactError as exc:
         verdict.error = exc.message
-        if isinstance(exc, BadConfiguration) and not isinstance(exc, UnknownScheme):
+        if isinstance(exc, BadConfiguration) and not isinstance(exc, (UnknownScheme, SecretUnavailable)):
             _add_help(verdict, stores, found.text, exc.message)
         return verdict
     entry = stores.registry.entries(config.scheme)[0]
