@@ -133,7 +133,8 @@ def describe() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) of every setting, in declaration order (for docs and tests)."""
     rows = []
     for f in dataclasses.fields(Settings):
-        rows.append((env_name(f.name), str(f.default), f.metadata["help"]))
+        default = str(f.default).lower() if isinstance(f.default, bool) else str(f.default)  # as it is written
+        rows.append((env_name(f.name), default, f.metadata["help"]))
     return rows
 
 

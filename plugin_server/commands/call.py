@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
         "method name or its short alias: " + ", ".join(f"{m} ({a})" for m, a in METHODS.items()) + ". OpenStream "
         "without --path writes the object to stdout; SaveStream without --path reads it from stdin.",
     )
-    parser.add_argument("socket", help="the plugin's unix socket")
+    parser.add_argument("socket", metavar="SOCKET", help="the plugin's unix socket")
     parser.add_argument("method", choices=sorted({*METHODS, *METHODS.values()}), metavar="METHOD",
                         help="which call (e.g. Load or load, OpenStream or get)")
     parser.add_argument("--config", default="", help="plugin configuration text, or @FILE ('@-': stdin)")
