@@ -161,7 +161,7 @@ class ArtifactStore:
             fs = self.fs
             fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
             with self.observer.operation("list") as op:
-                found = fs.find(rpath, withdirs=False, detail=True)
+                found = _find_detailed(fs, rpath)
                 op.note(objects=len(found))
         inventory = Inventory()
         for path, info in found.items():
@@ -371,7 +371,7 @@ class ArtifactStore:
         """Every object below ``rpath/``, sorted by relative key."""
         fs = self.fs
         with self.observer.operation("list") as op:
-            found = fs.find(rpath, withdirs=False, detail=True)
+            found = _find_detailed(fs, rpath)
             op.note(objects=len(found))
         members = []
         for path, info in found.items():
@@ -434,6 +434,18 @@ class ArtifactStore:
             f"could not {verb} {len(errors)} of {count} files of the directory artifact "
             f"{self._what(key)}: {names}{more}"
         )
+
+
+def _find_detailed(fs: "AbstractFileSystem", rpath: str) -> dict[str, dict]:
+    """``fs.find(rpath, detail=True)``: every object at or below ``rpath``, path -> info.
+
+    adlfs answers a path that is itself an object with a list of names, whatever ``detail``
+    says; those entries get the info of a size-less object."""
+    found = fs.find(rpath, withdirs=False, detail=True)
+    if isinstance(found, dict):
+        return found
+    return {entry if isinstance(entry, str) else entry["name"]: entry if isinstance(entry, dict) else {}
+            for entry in found}
 
 
 def _make_directories(fs: "AbstractFileSystem", path: str) -> None:
