@@ -8,7 +8,8 @@ What every subcommand shares:
 
 - **Exit codes**: 0 success; 1 the thing checked is broken (a configuration is invalid,
   a backend does not load, a call failed or the plugin cannot be reached); 2 a usage
-  error (a bad argument, a missing option or ``@FILE``); 130 interrupted (Ctrl-C).
+  error (a bad argument, a missing option or ``@FILE``, an ``ARGO_ARTIFACT_DRIVER_*``
+  variable with a value that cannot be used); 130 interrupted (Ctrl-C).
 - **No traceback for a user's mistake**: a subcommand raises :class:`ToolError` with one
   line a person can act on; :func:`main` prints it as ``argo-artifacts COMMAND: ...``.
   A traceback means a bug in the tool.
@@ -26,6 +27,7 @@ import sys
 from typing import Any, Sequence, TextIO
 
 from ... import __version__
+from ...core.settings import SettingError
 
 #: Subcommands, in the order ``--help`` shows them: name -> module of this package.
 COMMANDS = ("backends", "check", "call", "migrate", "demo")
@@ -68,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ToolError as exc:
         print(f"argo-artifacts {args.command}: {exc}", file=sys.stderr)
         return exc.code
+    except SettingError as exc:  # an ARGO_ARTIFACT_DRIVER_* variable the tools read too
+        print(f"argo-artifacts {args.command}: {exc}", file=sys.stderr)
+        return USAGE
     except KeyboardInterrupt:
         print(f"argo-artifacts {args.command}: interrupted", file=sys.stderr)
         return INTERRUPTED

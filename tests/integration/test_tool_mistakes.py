@@ -129,6 +129,11 @@ def test_check_of_a_missing_file_is_one_line(argument, says):
     one_line(tools("check", argument), 2, says)
 
 
+def test_a_bad_setting_in_the_environment_is_one_line():
+    done = tools("check", "scheme: s3\nbucket: b\n", env={"ARGO_ARTIFACT_DRIVER_WORKERS": "abc"})
+    one_line(done, 2, "argo-artifacts check: ARGO_ARTIFACT_DRIVER_WORKERS must be a whole number, got 'abc'")
+
+
 # -- call ----------------------------------------------------------------------------------
 
 def test_call_without_a_plugin_at_the_socket_is_one_line(tmp_path):
