@@ -88,21 +88,21 @@ def _text_value(value: Any) -> str:
 _FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
 
 
-def configure_logging(level: str = "info", log_format: str = "json") -> logging.Logger:
-    """Send this plugin's logs to stderr from ``level`` up, in ``log_format``.
+def configure_logging(level: str = "info", fmt: str = "json") -> logging.Logger:
+    """Send this plugin's logs to stderr from ``level`` up, in format ``fmt``.
 
     ``level`` is a name Argo's ``--loglevel`` takes (``debug``, ``info``, ``warn``,
     ``error``, and its legacy ``trace``, ``print``, ``fatal``, ``panic``) or a Python level
-    name; ``log_format`` is ``json`` or ``text`` (Argo's ``--log-format``). Both are
+    name; ``fmt`` is ``json`` or ``text`` (Argo's ``--log-format``). Both are
     case-insensitive; anything else raises ``ValueError`` naming what is accepted."""
     python_level = LOG_LEVELS.get(level.lower(), level.upper())
     if python_level not in _SLOG_LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}; got {level!r}")
-    if log_format.lower() not in _FORMATTERS:
-        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}; got {log_format!r}")
+    if fmt.lower() not in _FORMATTERS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}; got {fmt!r}")
     logger = logging.getLogger(LOGGER)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_FORMATTERS[log_format.lower()]())
+    handler.setFormatter(_FORMATTERS[fmt.lower()]())
     logger.handlers[:] = [handler]
     logger.setLevel(python_level)
     logger.propagate = False
