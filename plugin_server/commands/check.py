@@ -182,8 +182,8 @@ def find_configurations(text: str) -> tuple[list[Found], str | None]:
         return [Found(text)], None
     doc = documents[0]
     plugin = doc.get("plugin")
-    if isinstance(plugin, Mapping) and isinstance(plugin.get("configuration"), str) and len(doc) <= 2:
-        # a pasted `plugin:` block, maybe with the artifact's name
+    if isinstance(plugin, Mapping) and isinstance(plugin.get("configuration"), str) and "scheme" not in doc:
+        # a pasted `plugin:` block, maybe with the rest of its artifact (name, path...)
         return [Found(plugin["configuration"], "the artifact's plugin block")], "configuration of"
     if "scheme" not in doc and isinstance(doc.get("configuration"), str) and set(doc) <= {"name", "configuration", "key", "connectionTimeoutSeconds"}:
         return [Found(doc["configuration"], "the plugin block")], "configuration of"

@@ -71,6 +71,12 @@ def test_check_explains_a_pasted_plugin_block_and_checks_its_configuration():
     assert "unknown option" not in done.stdout + done.stderr
 
 
+def test_check_explains_a_pasted_artifact_with_its_plugin_block():
+    artifact = "name: out\npath: /tmp/out\nplugin:\n  configuration: |\n    scheme: s3\n    bucket: b\n  key: k\n"
+    done = tools("check", artifact)
+    assert done.returncode == 0 and done.stdout.startswith("configuration of the artifact's plugin block:\nok: ")
+
+
 def test_check_finds_every_configuration_of_a_workflow_and_says_where(tmp_path):
     (tmp_path / "wf.yaml").write_text(WORKFLOW)
     done = tools("check", f"@{tmp_path / 'wf.yaml'}")
