@@ -14,6 +14,8 @@ import hashlib
 import threading
 from typing import TYPE_CHECKING
 
+from .observe import NO_OBSERVER, Observer
+
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
@@ -23,8 +25,9 @@ if TYPE_CHECKING:
 class FilesystemCache:
     """``get()`` returns the filesystem of ``backend``, built on first use."""
 
-    def __init__(self, backend: "Backend") -> None:
+    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER) -> None:
         self.backend = backend
+        self.observer = observer
         self._shared: tuple[str, AbstractFileSystem] | None = None
         self._lock = threading.Lock()
         self._per_thread = threading.local()
@@ -34,15 +37,20 @@ class FilesystemCache:
         if self.backend.filesystem_per_thread:
             held = getattr(self._per_thread, "held", None)
             if held is None or held[0] != fingerprint:
-                held = self._per_thread.held = (fingerprint, self.backend.create_filesystem())
+                held = self._per_thread.held = (fingerprint, self._create())
             return held[1]
         held = self._shared
         if held is None or held[0] != fingerprint:
             with self._lock:
                 held = self._shared
                 if held is None or held[0] != fingerprint:
-                    held = self._shared = (fingerprint, self.backend.create_filesystem())
+                    held = self._shared = (fingerprint, self._create())
         return held[1]
+
+    def _create(self) -> "AbstractFileSystem":
+        # endpoints(): the servers the new filesystem will send requests to (defaults included)
+        with self.observer.operation("connect", endpoints=" ".join(self.backend.endpoints())):
+            return self.backend.create_filesystem()
 
     def _secrets_fingerprint(self) -> str:
         """A digest of every resolved secret value: it changes when a secret rotates."""

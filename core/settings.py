@@ -19,13 +19,13 @@ from .units import KiB, MiB
 
 ENV_PREFIX = "ARGO_ARTIFACT_DRIVER_"
 
-#: Log level names as Argo writes them (its ``--loglevel`` flag: logrus's names and the
-#: legacy ones its ``util/logging`` still parses), and the Python level each stands for.
+#: Log level names Argo's ``--loglevel`` takes (its legacy ones included), and the Python
+#: level each stands for.
 LOG_LEVELS = {
     "trace": "DEBUG", "debug": "DEBUG", "info": "INFO", "print": "INFO", "warn": "WARNING", "warning": "WARNING",
-    "error": "ERROR", "fatal": "CRITICAL", "panic": "CRITICAL",
+    "error": "ERROR", "fatal": "ERROR", "panic": "ERROR",
 }
-#: Log line formats, as Argo's ``--log-format`` names them.
+#: Log formats, as Argo's ``--log-format`` names them.
 LOG_FORMATS = ("json", "text")
 
 
@@ -99,12 +99,15 @@ class Settings:
         "/var/run/secrets/kubernetes.io/serviceaccount", "token, ca.crt and namespace for the Kubernetes API")
     namespace: str = _setting("", "namespace to read secrets from (empty: the service account's)")
 
-    # -- logs ----------------------------------------------------------------------------
+    # -- logs and traces -------------------------------------------------------------------
     log_level: str = _setting(
         "info", "log level, as Argo names them; the server's --loglevel flag overrides it", choices=tuple(LOG_LEVELS))
     log_format: str = _setting(
         "json", "log lines as JSON objects or as logfmt text; the server's --log-format flag overrides it",
         choices=LOG_FORMATS)
+    trace_keys: bool = _setting(
+        False, "record artifact keys in trace spans; otherwise only a hash of each key (a trace collector is "
+        "often shared more widely than a pod's logs)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -139,14 +142,22 @@ def describe() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) of every setting, in declaration order (for docs and tests)."""
     rows = []
     for f in dataclasses.fields(Settings):
-        rows.append((env_name(f.name), str(f.default), f.metadata["help"]))
+        default = str(f.default).lower() if isinstance(f.default, bool) else str(f.default)  # as it is written
+        rows.append((env_name(f.name), default, f.metadata["help"]))
     return rows
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _parse(f: dataclasses.Field, raw: str, name: str = "") -> Any:
     name, text = name or env_name(f.name), raw.strip()
     minimum, choices = f.metadata["minimum"], f.metadata["choices"]
     kind = f.type if isinstance(f.type, str) else f.type.__name__
+    if kind == "bool":
+        if text.lower() not in _BOOLEANS:
+            raise SettingError(f"{name} must be true or false, got {raw!r}")
+        return _BOOLEANS[text.lower()]
     if kind == "str":
         if choices:
             text = text.lower()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, NamedTuple, Protocol
 
 from .backend import WriteStrategy
 from .deadline import NO_DEADLINE, Deadline
@@ -24,6 +24,7 @@ from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFo
 from .fscache import FilesystemCache
 from .keys import is_partial_name, join_key, normalize_key, partial_name, relative_member, safe_local_join
 from .localfs import load_target, save_source, staged, tree_files
+from .observe import NO_OBSERVER, Observer
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
 if TYPE_CHECKING:
@@ -57,11 +58,12 @@ class Store(Protocol):
 class ArtifactStore:
     """Load, Save, SaveStream, OpenStream, Delete, ListObjects, IsDirectory for one backend."""
 
-    def __init__(self, backend: "Backend") -> None:
+    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER) -> None:
         self.backend = backend
         self.settings = backend.settings
+        self.observer = observer
         self.retry_policy = RetryPolicy(attempts=self.settings.transfer_attempts)
-        self._filesystems = FilesystemCache(backend)
+        self._filesystems = FilesystemCache(backend, observer)
         self._sdk_transient: tuple[type[BaseException], ...] | None = None
 
     @property
@@ -92,15 +94,20 @@ class ArtifactStore:
             rpath = self._rpath(key)
             info = self._info(rpath)
             if info is not None and info.get("type") != "directory":
+                self.observer.plan("load", objects=1, bytes=_size(info), concurrency=1)
                 return self._load_file(key, rpath, dest, deadline)
             members = self._members(rpath)
             if not members:
                 raise NotFound(f"{self._what(key)} was not found: no object has this key and none is below it")
+            self.observer.plan("load", objects=len(members), bytes=sum(m.size for m in members),
+                               concurrency=min(self.settings.transfer_concurrency, len(members)))
             return self._load_directory(key, members, dest, deadline)
 
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
         """Yield the object's bytes in chunks of ``stream_chunk_size``, read as they go
         (a few chunks ahead of the consumer, so reading and sending overlap)."""
+        self.observer.plan("read", chunk_bytes=self.settings.stream_chunk_size,
+                           read_ahead_chunks=self.settings.read_ahead_chunks)
         return read_ahead(self._read_chunks(key, deadline), self.settings.read_ahead_chunks)
 
     def _read_chunks(self, key: str, deadline: Deadline) -> Iterator[bytes]:
@@ -109,13 +116,18 @@ class ArtifactStore:
         with self._translated(key):
             rpath = self._rpath(key)
             try:
-                with self.backend.open_reader(self.fs, rpath) as reader:
-                    while True:
-                        deadline.check(f"reading {self._what(key)}")
-                        data = reader.read(size)
-                        if not data:
-                            return
-                        yield data
+                with self.observer.operation("read") as op, self.backend.open_reader(self.fs, rpath) as reader:
+                    sent = 0
+                    try:
+                        while True:
+                            deadline.check(f"reading {self._what(key)}")
+                            data = reader.read(size)
+                            if not data:
+                                return
+                            sent += len(data)
+                            yield data
+                    finally:
+                        op.note(bytes=sent)
             except (FileNotFoundError, IsADirectoryError):
                 if self._members(rpath):
                     raise Conflict(
@@ -128,13 +140,15 @@ class ArtifactStore:
         """Every object key below ``key/``, recursively, as full keys, sorted."""
         key = normalize_key(key, allow_empty=True)
         with self._translated(key):
-            return [join_key(key, rel) for rel, _ in self._members(self._rpath(key))]
+            return [join_key(key, member.rel) for member in self._members(self._rpath(key))]
 
     def is_directory(self, key: str) -> bool:
         """True when objects exist below ``key/``."""
         key = normalize_key(key, allow_empty=True)
         with self._translated(key):
-            return bool(self.fs.isdir(self._rpath(key)))
+            rpath = self._rpath(key)
+            with self.observer.operation("isdir"):
+                return bool(self.fs.isdir(rpath))
 
     def inventory(self, prefix: str = "") -> "Inventory":
         """Every object at ``prefix`` or below ``prefix/``, in one recursive listing (what a
@@ -146,7 +160,9 @@ class ArtifactStore:
             rpath = self._rpath(prefix)
             fs = self.fs
             fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
-            found = fs.find(rpath, withdirs=False, detail=True)
+            with self.observer.operation("list") as op:
+                found = _find_detailed(fs, rpath)
+                op.note(objects=len(found))
         inventory = Inventory()
         for path, info in found.items():
             rel = "" if path.rstrip("/") == rpath else relative_member(rpath, path)
@@ -171,7 +187,8 @@ class ArtifactStore:
             return
         with self._translated(""):
             root = self._root_path()
-            missing = bool(root) and not self.fs.exists(root)
+            with self.observer.operation("info"):
+                missing = bool(root) and not self.fs.exists(root)
         if missing:
             raise BadConfiguration(f"{self.backend.describe()} does not exist: create it, or fix the configuration")
 
@@ -185,6 +202,7 @@ class ArtifactStore:
             rpath = self._rpath(key)
             if os.path.isdir(src):
                 return self._save_directory(key, src, rpath, deadline)
+            self.observer.plan("save", objects=1, bytes=os.path.getsize(src), concurrency=1)
             return self._upload(src, rpath, deadline, f"saving {self._what(key)}")
 
     def save_stream(
@@ -202,15 +220,18 @@ class ArtifactStore:
         confirm the client really finished)."""
         key = normalize_key(key)
         what = f"saving {self._what(key)}"
+        self.observer.plan("write", block_bytes=self.settings.write_block_size,
+                           write_behind_chunks=self.settings.write_behind_chunks)
         with self._translated(key):
             rpath = self._rpath(key)
-            with self._writer(rpath) as f:
+            with self.observer.operation("write") as op, self._writer(rpath) as f:
 
                 def write(chunk: bytes) -> None:
                     deadline.check(what)
                     f.write(chunk)
 
                 written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                op.note(bytes=written)
                 if before_publish is not None:
                     f.close()  # the last part is written to storage, not yet published
                     before_publish()
@@ -228,11 +249,13 @@ class ArtifactStore:
             info = self._info(rpath)
             is_object = info is not None and info.get("type") != "directory"
             members = self._members(rpath)
-            if members or (info is not None and not is_object):
-                fs.rm(rpath, recursive=True)
-            if is_object:
-                with contextlib.suppress(FileNotFoundError):  # a recursive rm may have taken it
-                    fs.rm_file(rpath)
+            with self.observer.operation("delete") as op:
+                if members or (info is not None and not is_object):
+                    fs.rm(rpath, recursive=True)
+                if is_object:
+                    with contextlib.suppress(FileNotFoundError):  # a recursive rm may have taken it
+                        fs.rm_file(rpath)
+                op.note(objects=len(members) + int(is_object))
             return len(members) + int(is_object)
 
     # -- the write strategies ----------------------------------------------------------
@@ -250,10 +273,15 @@ class ArtifactStore:
     def _put(self, lpath: str, rpath: str, callback: Any) -> None:
         """The backend's upload of one file to ``rpath``, through its write strategy."""
         if not self.renames_into_place:
-            self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
+            self._upload_file(lpath, rpath, callback)
             return
         with self._temporary_sibling(rpath) as tmp:
-            self.backend.upload_file(self.fs, lpath, tmp, callback=callback)
+            self._upload_file(lpath, tmp, callback)
+
+    def _upload_file(self, lpath: str, rpath: str, callback: Any) -> None:
+        with self.observer.operation("put") as op:
+            self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
+            op.note(bytes=os.path.getsize(lpath))
 
     @contextlib.contextmanager
     def _temporary_sibling(self, rpath: str) -> Iterator[str]:
@@ -265,11 +293,12 @@ class ArtifactStore:
         tmp = join_key(parent, partial_name(name))
         try:
             yield tmp
-            if fs.isdir(rpath):  # a rename would move the file *into* that directory
-                raise IsADirectoryError(
-                    "it is a directory (a directory artifact is stored there); delete it first to store a file at this key"
-                )
-            self.backend.publish(fs, tmp, rpath)
+            with self.observer.operation("publish"):
+                if fs.isdir(rpath):  # a rename would move the file *into* that directory
+                    raise IsADirectoryError(
+                        "it is a directory (a directory artifact is stored there); delete it first to store a file at this key"
+                    )
+                self.backend.publish(fs, tmp, rpath)
         except BaseException:
             with contextlib.suppress(Exception):
                 fs.rm_file(tmp)
@@ -295,10 +324,16 @@ class ArtifactStore:
         """One object to one local file, retried whole if its body breaks mid-way (the one
         failure the SDKs' request retries leave to us; see the operations docs)."""
         def attempt() -> int:
-            self.backend.download_file(self.fs, rpath, local, callback=deadline.progress(what))
-            return os.path.getsize(local)
+            with self.observer.operation("get") as op:
+                self.backend.download_file(self.fs, rpath, local, callback=deadline.progress(what))
+                size = os.path.getsize(local)
+                op.note(bytes=size)
+            return size
 
-        return with_retries(attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what)
+        return with_retries(
+            attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what,
+            on_retry=self.observer.retry,
+        )
 
     def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
         """One local file to one object; published only when complete. Not retried here:
@@ -325,20 +360,26 @@ class ArtifactStore:
             raise error from exc
 
     def _info(self, rpath: str) -> dict | None:
-        try:
-            return self.fs.info(rpath)
-        except FileNotFoundError:
-            return None
+        fs = self.fs
+        with self.observer.operation("info"):
+            try:
+                return fs.info(rpath)
+            except FileNotFoundError:
+                return None
 
-    def _members(self, rpath: str) -> list[tuple[str, str]]:
-        """(relative key, store path) of every object below ``rpath/``, sorted."""
+    def _members(self, rpath: str) -> list["Member"]:
+        """Every object below ``rpath/``, sorted by relative key."""
+        fs = self.fs
+        with self.observer.operation("list") as op:
+            found = _find_detailed(fs, rpath)
+            op.note(objects=len(found))
         members = []
-        for found in self.fs.find(rpath, withdirs=False):
-            rel = relative_member(rpath, found)
+        for path, info in found.items():
+            rel = relative_member(rpath, path)
             if rel is None or rel.endswith("/"):  # the key itself, or a directory marker
                 continue
-            self.backend.check_path(found)
-            members.append((rel, found))
+            self.backend.check_path(path)
+            members.append(Member(rel, path, _size(info)))
         members.sort()
         return members
 
@@ -347,11 +388,11 @@ class ArtifactStore:
         with staged(dest, deadline, what) as tmp:
             return self._download(rpath, tmp, deadline, what)
 
-    def _load_directory(self, key: str, members: list[tuple[str, str]], dest: str, deadline: Deadline) -> int:
-        _check_no_file_directory_clash(self._what(key), [rel for rel, _ in members])
+    def _load_directory(self, key: str, members: list["Member"], dest: str, deadline: Deadline) -> int:
+        _check_no_file_directory_clash(self._what(key), [member.rel for member in members])
         what = f"loading {self._what(key)}"
         with staged(dest, deadline, what, directory=True) as tmpdir:
-            pairs = [(store_path, safe_local_join(tmpdir, rel)) for rel, store_path in members]
+            pairs = [(member.path, safe_local_join(tmpdir, member.rel)) for member in members]
             for _, local in pairs:
                 os.makedirs(os.path.dirname(local), exist_ok=True)
 
@@ -366,6 +407,8 @@ class ArtifactStore:
     def _save_directory(self, key: str, src: str, rpath: str, deadline: Deadline) -> int:
         files = list(tree_files(src))
         what = f"saving {self._what(key)}"
+        self.observer.plan("save", objects=len(files), bytes=sum(os.path.getsize(local) for local, _ in files),
+                           concurrency=min(self.settings.transfer_concurrency, len(files)))
 
         def send(item: tuple[str, str]) -> int:
             local, rel = item
@@ -393,6 +436,18 @@ class ArtifactStore:
         )
 
 
+def _find_detailed(fs: "AbstractFileSystem", rpath: str) -> dict[str, dict]:
+    """``fs.find(rpath, detail=True)``: every object at or below ``rpath``, path -> info.
+
+    adlfs answers a path that is itself an object with a list of names, whatever ``detail``
+    says; those entries get the info of a size-less object."""
+    found = fs.find(rpath, withdirs=False, detail=True)
+    if isinstance(found, dict):
+        return found
+    return {entry if isinstance(entry, str) else entry["name"]: entry if isinstance(entry, dict) else {}
+            for entry in found}
+
+
 def _make_directories(fs: "AbstractFileSystem", path: str) -> None:
     """Create ``path`` and its parents on a file system that needs them before a write
     (SFTP, FTP, WebDAV), tolerating another writer that creates them at the same time."""
@@ -403,6 +458,18 @@ def _make_directories(fs: "AbstractFileSystem", path: str) -> None:
     except Exception:  # some implementations raise their own errors for a racing mkdir
         if not fs.isdir(path):
             raise
+
+
+class Member(NamedTuple):
+    """One object below a prefix: its key relative to the prefix, its store path, its size."""
+
+    rel: str
+    path: str
+    size: int
+
+
+def _size(info: dict) -> int:
+    return int(info.get("size") or 0)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 from .backend import Backend
 from .composite import Composite
 from .config import PluginConfig, config_from_mapping, parse_configuration
+from .observe import NO_OBSERVER, Observer
 from .registry import BackendRegistry
 from .secrets import SecretResolver
 from .settings import Settings
@@ -23,15 +24,19 @@ from .store import ArtifactStore, Store
 
 
 class StoreCache:
-    """Builds stores from configurations, and keeps the most recently used ones."""
+    """Builds stores from configurations, and keeps the most recently used ones.
+
+    ``observer`` hears what every store built here does (see :mod:`.observe`)."""
 
     def __init__(
         self,
         settings: Settings | None = None,
         registry: BackendRegistry | None = None,
         secrets: SecretResolver | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        self.observer = observer
         self.registry = registry or BackendRegistry()
         # One resolver for every backend, so its short-lived cache is shared.
         self.secrets = secrets or SecretResolver.from_settings(self.settings)
@@ -68,7 +73,7 @@ class StoreCache:
         configured = self.configure(config)
         if isinstance(configured, Composite):
             return configured.build_store(self._build_part)
-        return ArtifactStore(configured)
+        return ArtifactStore(configured, self.observer)
 
     def _build_part(self, data: Any, where: str) -> Store:
         return self.build(config_from_mapping(data, self.settings.default_scheme, where))

@@ -1,10 +1,15 @@
 """Moving data: many objects at once with bounded concurrency and per-object failure
 reports; one stream written (or read) while the next chunks move, in bounded memory; and
-the one retry loop core has (for whole-object transfers)."""
+the one retry loop core has (for whole-object transfers).
+
+Every thread started here runs in a copy of the starting thread's context
+(:mod:`contextvars`), so what the caller's context carries (the call a storage operation
+belongs to, for :mod:`.observe`) is there in the worker too.
+"""
 
 from __future__ import annotations
 
-import logging
+import contextvars
 import queue
 import random
 import threading
@@ -18,7 +23,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
-log = logging.getLogger("argo_artifact_driver")
 
 
 def run_bounded(items: Sequence[T], action: Callable[[T], int], workers: int) -> tuple[int, list[tuple[T, BaseException]]]:
@@ -40,7 +44,8 @@ def run_bounded(items: Sequence[T], action: Callable[[T], int], workers: int) ->
                 failures.append((item, exc))
         return total, failures
     with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="transfer") as pool:
-        futures = [(item, pool.submit(action, item)) for item in items]
+        # one copy per item: a Context cannot be entered by two threads at once
+        futures = [(item, pool.submit(contextvars.copy_context().run, action, item)) for item in items]
         for item, future in futures:
             try:
                 total += future.result()
@@ -75,9 +80,11 @@ def with_retries(
     transient: Callable[[BaseException], bool],
     deadline: "Deadline",
     what: str,
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
 ) -> R:
     """Run ``action``; on a transient failure wait and run it again, at most
-    ``policy.attempts`` times in all and never past the call's deadline."""
+    ``policy.attempts`` times in all and never past the call's deadline. ``on_retry``
+    hears of each retry: (attempts made, the failure, seconds of pause before the next)."""
     attempt = 1
     while True:
         deadline.check(what)
@@ -90,10 +97,8 @@ def with_retries(
             remaining = deadline.remaining()
             if remaining is not None and remaining <= pause:
                 raise
-            log.warning(
-                "retrying %s after a transient failure", what,
-                extra={"fields": {"attempt": attempt, "error": f"{type(exc).__name__}: {exc}", "pause_s": round(pause, 3)}},
-            )
+            if on_retry is not None:
+                on_retry(attempt, exc, pause)
             time.sleep(pause)
             attempt += 1
 
@@ -119,7 +124,7 @@ def write_behind(write: Callable[[bytes], object], chunks: Iterable[bytes], dept
                 except BaseException as exc:  # handed to the caller below
                     failed.append(exc)
 
-    thread = threading.Thread(target=writer, name="write-behind", daemon=True)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(writer,), name="write-behind", daemon=True)
     thread.start()
     written = 0
     try:
@@ -145,8 +150,13 @@ def read_ahead(source: Iterator[bytes], depth: int) -> Iterator[bytes]:
     Reading the next chunk from storage then overlaps with sending the previous one.
     An exception of ``source`` is raised here, in order. When the consumer stops early
     (the client went away), the producer stops after at most ``depth`` more items and
-    ``source`` is closed in its own thread, releasing the storage reader.
+    ``source`` is closed in its own thread, releasing the storage reader. The producer
+    runs in the context of this call, not of the first ``next()``.
     """
+    return _read_ahead(source, depth, contextvars.copy_context())
+
+
+def _read_ahead(source: Iterator[bytes], depth: int, context: contextvars.Context) -> Iterator[bytes]:
     ready: queue.Queue = queue.Queue(maxsize=max(depth, 1))
     stop = threading.Event()
 
@@ -173,7 +183,7 @@ def read_ahead(source: Iterator[bytes], depth: int) -> Iterator[bytes]:
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread = threading.Thread(target=context.run, args=(produce,), name="read-ahead", daemon=True)
     thread.start()
     try:
         while True:

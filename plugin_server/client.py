@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 import grpc
 
@@ -42,12 +42,17 @@ def artifact(configuration: str, key: str, name: str = "argo-artifact-driver") -
 
 
 class PluginClient:
-    """Calls ``artifact.ArtifactService`` on a unix socket; ``timeout`` is each call's deadline."""
+    """Calls ``artifact.ArtifactService`` on a unix socket; ``timeout`` is each call's
+    deadline, ``metadata`` what every call sends besides its request (such as the
+    ``traceparent`` of a client's span, as Argo's otelgrpc client sends it)."""
 
-    def __init__(self, socket_path: str | Path, timeout: float | None = None) -> None:
+    def __init__(
+        self, socket_path: str | Path, timeout: float | None = None, metadata: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.channel = grpc.insecure_channel(f"unix:{socket_path}")
         self.stub = pb_grpc.ArtifactServiceStub(self.channel)
         self.timeout = timeout
+        self.metadata = tuple(metadata)
 
     def __enter__(self) -> "PluginClient":
         return self
@@ -66,32 +71,32 @@ class PluginClient:
 
     def load(self, config: str, key: str, path: str | Path) -> pb.LoadArtifactResponse:
         request = pb.LoadArtifactRequest(input_artifact=artifact(config, key), path=str(path))
-        return self.stub.Load(request, timeout=self.timeout)
+        return self.stub.Load(request, timeout=self.timeout, metadata=self.metadata)
 
     def save(self, config: str, key: str, path: str | Path) -> pb.SaveArtifactResponse:
         request = pb.SaveArtifactRequest(output_artifact=artifact(config, key), path=str(path))
-        return self.stub.Save(request, timeout=self.timeout)
+        return self.stub.Save(request, timeout=self.timeout, metadata=self.metadata)
 
     def delete(self, config: str, key: str) -> pb.DeleteArtifactResponse:
-        return self.stub.Delete(pb.DeleteArtifactRequest(artifact=artifact(config, key)), timeout=self.timeout)
+        return self.stub.Delete(pb.DeleteArtifactRequest(artifact=artifact(config, key)), timeout=self.timeout, metadata=self.metadata)
 
     def list_objects(self, config: str, key: str) -> pb.ListObjectsResponse:
-        return self.stub.ListObjects(pb.ListObjectsRequest(artifact=artifact(config, key)), timeout=self.timeout)
+        return self.stub.ListObjects(pb.ListObjectsRequest(artifact=artifact(config, key)), timeout=self.timeout, metadata=self.metadata)
 
     def is_directory(self, config: str, key: str) -> pb.IsDirectoryResponse:
-        return self.stub.IsDirectory(pb.IsDirectoryRequest(artifact=artifact(config, key)), timeout=self.timeout)
+        return self.stub.IsDirectory(pb.IsDirectoryRequest(artifact=artifact(config, key)), timeout=self.timeout, metadata=self.metadata)
 
     def capabilities(self) -> pb.GetCapabilitiesResponse:
-        return self.stub.GetCapabilities(pb.GetCapabilitiesRequest(), timeout=self.timeout)
+        return self.stub.GetCapabilities(pb.GetCapabilitiesRequest(), timeout=self.timeout, metadata=self.metadata)
 
     def open_stream(self, config: str, key: str) -> list[pb.OpenStreamResponse]:
         """Every OpenStream message, in order."""
-        return list(self.stub.OpenStream(pb.OpenStreamRequest(artifact=artifact(config, key)), timeout=self.timeout))
+        return list(self.stub.OpenStream(pb.OpenStreamRequest(artifact=artifact(config, key)), timeout=self.timeout, metadata=self.metadata))
 
     def stream_bytes(self, config: str, key: str) -> tuple[bytes, str]:
         """(data up to ``is_end``, error), reading the stream as Argo's driver does."""
         data = bytearray()
-        for message in self.stub.OpenStream(pb.OpenStreamRequest(artifact=artifact(config, key)), timeout=self.timeout):
+        for message in self.stub.OpenStream(pb.OpenStreamRequest(artifact=artifact(config, key)), timeout=self.timeout, metadata=self.metadata):
             if message.error:
                 return bytes(data), message.error
             if message.is_end:
@@ -113,7 +118,7 @@ class PluginClient:
                 yield pb.SaveStreamArtifactRequest(chunk=chunk)
 
         try:
-            return self.stub.SaveStream(frames(), timeout=self.timeout)
+            return self.stub.SaveStream(frames(), timeout=self.timeout, metadata=self.metadata)
         except grpc.RpcError as exc:
             if plugin_error_kind(exc) is None:
                 raise
@@ -153,7 +158,7 @@ class PluginClient:
         size = 0
         try:
             for message in self.stub.OpenStream(
-                pb.OpenStreamRequest(artifact=artifact(configuration, key)), timeout=self.timeout
+                pb.OpenStreamRequest(artifact=artifact(configuration, key)), timeout=self.timeout, metadata=self.metadata
             ):
                 if message.error:
                     return {"bytes": size, "error": message.error}

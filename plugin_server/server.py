@@ -15,7 +15,10 @@ from grpc_reflection.v1alpha import reflection
 
 from ..core.settings import Settings
 from ..core.stores import StoreCache
+from . import telemetry as telemetry_setup
+from .calls import Calls, EdgeObserver
 from .servicer import SERVICE_NAME, ArtifactServicer, method_handlers
+from .telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("argo_artifact_driver")
 
@@ -88,7 +91,7 @@ def prepare_socket(path: str) -> str:
 
 
 def build_server(
-    socket_path: str, stores: StoreCache, settings: Settings
+    socket_path: str, stores: StoreCache, settings: Settings, telemetry: Telemetry = NO_TELEMETRY
 ) -> tuple[grpc.Server, health.HealthServicer, ArtifactServicer]:
     """A started-ready server with the artifact, health and reflection services on the socket."""
     server = grpc.server(
@@ -99,7 +102,7 @@ def build_server(
             *_window_options(settings.stream_window_bytes),
         ],
     )
-    servicer = ArtifactServicer(stores, settings.save_stream_settle_seconds)
+    servicer = ArtifactServicer(stores, settings.save_stream_settle_seconds, calls=Calls(telemetry))
     server.add_generic_rpc_handlers((method_handlers(servicer),))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -122,7 +125,9 @@ def serve(socket_path: str, settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
     limit_malloc_arenas(settings.malloc_arenas)
     path = prepare_socket(socket_path)
-    server, health_servicer, servicer = build_server(path, StoreCache(settings), settings)
+    telemetry = telemetry_setup.from_env(settings, os.environ)
+    stores = StoreCache(settings, observer=EdgeObserver(telemetry))
+    server, health_servicer, servicer = build_server(path, stores, settings, telemetry)
     server.start()
     # The executor that connects may run as another user than this container; a socket
     # needs write permission to connect, and it lives in the pod's private volume.
@@ -148,10 +153,21 @@ def serve(socket_path: str, settings: Settings) -> int:
         os.unlink(path)
     except FileNotFoundError:
         pass
-    return _finish(servicer, settings)
+    return _finish(servicer, settings, telemetry)
 
 
-def _finish(servicer: ArtifactServicer, settings: Settings) -> int:
+#: Longest wait for the last spans and metrics to leave when the server stops: a
+#: collector that does not answer must not hold up the pod's end.
+TELEMETRY_FLUSH_SECONDS = 3.0
+
+
+def _flush(telemetry: Telemetry) -> None:
+    flushing = threading.Thread(target=telemetry.shutdown, name="telemetry-flush", daemon=True)
+    flushing.start()
+    flushing.join(TELEMETRY_FLUSH_SECONDS)
+
+
+def _finish(servicer: ArtifactServicer, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> int:
     """Stop calls still running after the grace period, give them ``abort_seconds`` to
     throw away what they had written, and exit 0.
 
@@ -162,8 +178,9 @@ def _finish(servicer: ArtifactServicer, settings: Settings) -> int:
     nothing (an S3 multipart upload left open is removed by the bucket's lifecycle rule).
     """
     servicer.abort.set()
-    idle = servicer.in_flight.wait_idle(settings.abort_seconds)
+    idle = servicer.calls.wait_idle(settings.abort_seconds)
     log.info("stopped", extra={"fields": {"abandoned_calls": not idle}})
+    _flush(telemetry)
     if idle:
         return 0
     for handler in logging.getLogger("argo_artifact_driver").handlers:

@@ -1,23 +1,22 @@
 """``artifact.ArtifactService``: decode the request, call core, encode the answer.
 
-Errors are mapped once, in :func:`_failure_message`: an
-:class:`~argo_artifact_driver.core.errors.ArtifactError` becomes its message (Argo shows
-it to the user verbatim); anything else is a bug, logged with its traceback here and
-reported as an internal error without the traceback. Unary calls and OpenStream carry the
-message in the response's ``error`` field. A failed SaveStream ends the call with a gRPC
-status carrying the message (:data:`STATUS_CODES`): while the client is still sending,
-that status is the only answer Argo's Go client reads (see :meth:`ArtifactServicer.SaveStream`).
+Errors are mapped once, by :meth:`.calls.Call.fail`: an
+:class:`~argo_artifact_driver.core.errors.ArtifactError` becomes its message (Argo shows it
+to the user verbatim); anything else is a bug, logged with its traceback and reported as an
+internal error without the traceback. Unary calls and OpenStream carry the message in the
+response's ``error`` field. A failed SaveStream ends the call with a gRPC status carrying
+the message (:data:`STATUS_CODES`): while the client is still sending, that status is the
+only answer Argo's Go client reads (see :meth:`ArtifactServicer.SaveStream`). Every call is
+told once when it ends (its log line, span and metrics: :mod:`.calls`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
-import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import grpc
@@ -39,8 +38,7 @@ from ..core.errors import (
 from ..core.store import Store
 from ..core.stores import StoreCache
 from . import artifact_pb2 as pb
-
-log = logging.getLogger("argo_artifact_driver")
+from .calls import Call, Calls
 
 #: ``artifact.ArtifactService``, as the proto names it.
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ArtifactService"].full_name
@@ -77,82 +75,24 @@ def status_code(exc: BaseException) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-@dataclass
-class Call:
-    """What one RPC did, for its log line."""
-
-    method: str
-    scheme: str = ""
-    key: str = ""
-    bytes: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    def log(self, outcome: str, error: str = "") -> None:
-        fields = {
-            "method": self.method,
-            "scheme": self.scheme,
-            "key": self.key,
-            "bytes": self.bytes,
-            "duration_ms": round((time.monotonic() - self.started) * 1000, 1),
-            "outcome": outcome,
-        }
-        if error:
-            fields["error"] = error
-        log.info("call", extra={"fields": fields})
-
-
-def _failure_message(call: Call, exc: BaseException) -> tuple[str, str]:
-    """(outcome, message) for an exception raised while serving ``call``."""
-    if isinstance(exc, ArtifactError):
-        return exc.kind, exc.message
-    log.error("internal error in %s", call.method, exc_info=exc, extra={"fields": {"method": call.method}})
-    return "internal", f"internal error in the artifact plugin during {call.method} ({type(exc).__name__}); see the plugin's log"
-
-
 def _unary(response_type: type) -> Callable:
     """Wrap a unary handler: time it, log it, and turn any failure into ``error`` on the response."""
 
     def decorate(handler: Callable) -> Callable:
         @functools.wraps(handler)
         def wrapper(self: "ArtifactServicer", request: Any, context: grpc.ServicerContext) -> Any:
-            call = Call(handler.__name__)
-            with self.in_flight.track():
-                try:
-                    response = handler(self, request, call, self.deadline(context))
-                except Exception as exc:
-                    outcome, message = _failure_message(call, exc)
-                    call.log(outcome, message)
-                    return response_type(error=message)
-            call.log("ok")
-            return response
+            call = self.calls.begin(handler.__name__, context)
+            try:
+                with call.current():
+                    return handler(self, request, call, self.deadline(context))
+            except Exception as exc:
+                return response_type(error=call.fail(exc))
+            finally:
+                self.calls.end(call)
 
         return wrapper
 
     return decorate
-
-
-class InFlight:
-    """Counts calls being served, so shutdown can wait for them to clean up."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = threading.Condition()
-
-    @contextlib.contextmanager
-    def track(self) -> Iterator[None]:
-        with self._idle:
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._count -= 1
-                self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """True once no call is in flight; False if some still are after ``timeout``."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 def encode_data_message(chunk: bytes) -> bytes:
@@ -292,14 +232,16 @@ class ArtifactServicer:
     """The eight RPCs of Argo's artifact plugin interface."""
 
     def __init__(
-        self, stores: StoreCache, save_stream_settle_seconds: float = 0.2, abort: threading.Event | None = None
+        self, stores: StoreCache, save_stream_settle_seconds: float = 0.2, abort: threading.Event | None = None,
+        calls: Calls | None = None,
     ) -> None:
         self.stores = stores
         self.save_stream_settle_seconds = save_stream_settle_seconds
         #: Set when the server stops at once (second signal, end of the grace period):
         #: every call in flight stops at its next check and publishes nothing.
         self.abort = abort or threading.Event()
-        self.in_flight = InFlight()
+        #: The calls in flight, each told once when it ends.
+        self.calls = calls or Calls()
 
     def deadline(self, context: grpc.ServicerContext) -> Deadline:
         """The call's deadline (the client's, if it set one) and its "called off" test."""
@@ -312,7 +254,8 @@ class ArtifactServicer:
         plugin = artifact.plugin
         call.key = plugin.key
         store = self.stores.store(plugin.configuration)
-        call.scheme = store.scheme
+        # only a built store's scheme: an installed one, never a string a workflow made up
+        call.scheme, call.store = store.scheme, store.describe()
         return store
 
     @_unary(pb.LoadArtifactResponse)
@@ -358,30 +301,28 @@ class ArtifactServicer:
         return pb.GetCapabilitiesResponse(supports_save_stream=True)
 
     def OpenStream(self, request: pb.OpenStreamRequest, context: grpc.ServicerContext) -> Iterator[pb.OpenStreamResponse | bytes]:
-        call = Call("OpenStream")
-        with self.in_flight.track():
-            chunks: Iterator[bytes] | None = None
-            try:
-                deadline = self.deadline(context)
+        call = self.calls.begin("OpenStream", context)
+        chunks: Iterator[bytes] | None = None
+        try:
+            deadline = self.deadline(context)
+            with call.current():  # core's reader captures the call here; nothing yields inside
                 chunks = self._store(request.artifact, call).open_stream(request.artifact.plugin.key, deadline)
-                for chunk in chunks:
-                    if not context.is_active():  # the client went away: stop reading storage
-                        call.log("cancelled")
-                        return
-                    call.bytes += len(chunk)
-                    yield encode_data_message(chunk)
-            except GeneratorExit:  # gRPC closes the generator when the client cancels
-                call.log("cancelled")
-                raise
-            except Exception as exc:
-                outcome, message = _failure_message(call, exc)
-                call.log(outcome, message)
-                yield pb.OpenStreamResponse(error=message)
-                return
-            finally:
-                if chunks is not None:
-                    chunks.close()  # releases the storage reader even if the client vanished mid-yield
-        call.log("ok")
+            for chunk in chunks:
+                if not context.is_active():  # the client went away: stop reading storage
+                    call.cancel()
+                    return
+                call.bytes += len(chunk)
+                yield encode_data_message(chunk)
+        except GeneratorExit:  # gRPC closes the generator when the client cancels
+            call.cancel()
+            raise
+        except Exception as exc:
+            yield pb.OpenStreamResponse(error=call.fail(exc))
+            return
+        finally:
+            if chunks is not None:
+                chunks.close()  # releases the storage reader even if the client vanished mid-yield
+            self.calls.end(call)
         yield pb.OpenStreamResponse(is_end=True)
 
     def SaveStream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext) -> pb.SaveArtifactResponse:
@@ -393,31 +334,33 @@ class ArtifactServicer:
         reads the call's status with ``CloseAndRecv`` and never looks at a response: with
         status OK the user saw only "save stream failed mid-transfer: EOF". A status is
         what every client reports, at any size and timing."""
-        call = Call("SaveStream")
-        with self.in_flight.track():
-            try:
-                call.bytes = self._save_stream(request_iterator, context, call)
-            except Exception as exc:
-                outcome, message = _failure_message(call, exc)
-                if not context.is_active():  # nobody is left to answer
-                    call.log("cancelled", "the client ended the stream before it was complete")
-                    return pb.SaveArtifactResponse(error="the client ended the stream before it was complete")
-                call.log(outcome, message)
-                context.abort_with_status(_Status(status_code(exc), message, ((ERROR_KIND_METADATA, outcome),)))
-        call.log("ok")
-        return pb.SaveArtifactResponse(success=True)
+        call = self.calls.begin("SaveStream", context)
+        try:
+            with call.current():
+                return self._save_stream(request_iterator, context, call)
+        finally:
+            self.calls.end(call)
 
     def _save_stream(
         self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext, call: Call
-    ) -> int:
-        first = next(request_iterator, None)
-        if first is None or not first.HasField("output_artifact"):
-            raise BadRequest("the first SaveStream message must carry output_artifact")
-        store = self._store(first.output_artifact, call)
-        stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
-        return store.save_stream(
-            first.output_artifact.plugin.key, stream, self.deadline(context), before_publish=stream.confirm
-        )
+    ) -> pb.SaveArtifactResponse:
+        try:
+            first = next(request_iterator, None)
+            if first is None or not first.HasField("output_artifact"):
+                raise BadRequest("the first SaveStream message must carry output_artifact")
+            store = self._store(first.output_artifact, call)
+            stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)
+            call.bytes = store.save_stream(
+                first.output_artifact.plugin.key, stream, self.deadline(context), before_publish=stream.confirm
+            )
+        except Exception as exc:
+            message = call.fail(exc)
+            if not context.is_active():  # nobody is left to answer
+                message = "the client ended the stream before it was complete"
+                call.cancel(message)
+                return pb.SaveArtifactResponse(error=message)
+            context.abort_with_status(_Status(status_code(exc), message, ((ERROR_KIND_METADATA, call.outcome),)))
+        return pb.SaveArtifactResponse(success=True)
 
 
 @dataclass(frozen=True)

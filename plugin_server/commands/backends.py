@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any, Sequence
 
 from ...core.registry import BackendRegistry, BackendStatus
+from . import add_json_argument, print_json
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,7 +19,7 @@ def add_parser(subparsers: Any) -> None:
         "listed scheme does not load.",
     )
     parser.add_argument("schemes", nargs="*", metavar="SCHEME", help="only these schemes (default: all installed)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per scheme, one per line")
+    add_json_argument(parser, "each scheme")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def backends_command(schemes: Sequence[str] = (), as_json: bool = False, registr
     statuses = [registry.status(scheme) for scheme in (schemes or registry.schemes())]
     if as_json:
         for status in statuses:
-            print(json.dumps(_status_record(status)))
+            print_json(_status_record(status))
     else:
         _print_table(statuses)
     return 0 if all(status.ok for status in statuses) else 1

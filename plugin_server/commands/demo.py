@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import shutil
 import subprocess
@@ -18,40 +19,59 @@ import time
 from typing import Any
 
 from ..client import PluginClient
+from . import FAILED, OK, ToolError, add_json_argument, print_json
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="start the plugin on the local-disk backend and show a round trip")
     parser.add_argument("--dir", help="working directory (default: a new temporary one, removed afterwards)")
     parser.add_argument("--once", action="store_true", help="stop after the round trip instead of serving on")
+    add_json_argument(parser, "each step")
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args.dir, keep_serving=not args.once)
+    return run_demo(args.dir, keep_serving=not args.once, as_json=args.json)
 
 
-def run_demo(workdir: str | None, keep_serving: bool) -> int:
+def run_demo(workdir: str | None, keep_serving: bool, as_json: bool = False) -> int:
     base = workdir or tempfile.mkdtemp(prefix="argo-artifact-driver-demo-")
     socket_path = os.path.join(base, "artifact-plugins", "demo", "socket")
     store_root = os.path.join(base, "store")
     config = f"scheme: file\nroot: {store_root}\n"
-    server = subprocess.Popen([_server_command(), socket_path])
+    config_file = os.path.join(base, "config.yaml")
+    server = None
     try:
-        _wait_for(socket_path, server)
+        os.makedirs(base, exist_ok=True)
+        with open(config_file, "w") as f:
+            f.write(config)
+        # the server's log lines would interleave with the steps; they go to a file
+        server_log = open(os.path.join(base, "plugin.log"), "wb")
+        server = subprocess.Popen([_server_command(), socket_path], stderr=server_log, stdout=server_log)
+        _wait_for(socket_path, server, server_log.name)
         with PluginClient(socket_path) as client:
-            ok = _round_trip(client, config, base)
-        print(f"\nplugin serving on {socket_path}")
-        print(f"configuration: {config.strip()!r}")
+            ok = _round_trip(client, config, base, as_json)
+        if as_json:
+            print_json({"socket": socket_path, "configuration": config_file, "plugin_log": server_log.name, "ok": ok})
+        else:
+            print(f"\nplugin serving on {socket_path}, its log in {server_log.name}")
+            print(f"configuration ({config_file}):")
+            for line in config.splitlines():
+                print(f"  {line}")
         if not keep_serving:
-            return 0 if ok else 1
-        print("try: argo-artifacts call", socket_path, "list --config @CONFIG_FILE --key demo")
-        print("press Ctrl-C to stop")
+            return OK if ok else FAILED
+        if not as_json:
+            print(f"try: argo-artifacts call {socket_path} list --config @{config_file} --key demo")
+            print("press Ctrl-C to stop")
         server.wait()
-        return 0 if ok else 1
+        return OK if ok else FAILED
     except KeyboardInterrupt:
-        return 0
+        return OK  # Ctrl-C is how the demo is meant to end
+    except BrokenPipeError:
+        raise  # the reader of the output went away; the tools' main ends quietly
+    except OSError as exc:
+        raise ToolError(f"cannot set up the demo in {base}: {exc.strerror or exc}", FAILED) from None
     finally:
-        if server.poll() is None:
+        if server is not None and server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
         if workdir is None:
@@ -61,26 +81,29 @@ def run_demo(workdir: str | None, keep_serving: bool) -> int:
 def _server_command() -> str:
     found = shutil.which("argo-artifact-driver", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     if not found:
-        raise SystemExit("argo-artifact-driver is not on PATH; install the package first")
+        raise ToolError("argo-artifact-driver is not on PATH; install the package first", FAILED)
     return found
 
 
-def _wait_for(socket_path: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_for(socket_path: str, server: subprocess.Popen, log_path: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not os.path.exists(socket_path):
         if server.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the plugin did not start; see its log above")
+            raise ToolError(f"the plugin did not start; see its log in {log_path}", FAILED)
         time.sleep(0.02)
 
 
-def _step(label: str, result: dict, expect_error: bool = False) -> bool:
+def _step(label: str, result: dict, expect_error: bool = False, as_json: bool = False) -> bool:
     ok = bool(result.get("error")) == expect_error
     shown = {k: v for k, v in result.items() if v not in ("", None)}
-    print(f"{'ok ' if ok else 'ERR'} {label:<44} {shown}")
+    if as_json:
+        print_json({"step": label, "ok": ok, **shown})
+    else:
+        print(f"{'ok ' if ok else 'ERR'} {label:<44} {json.dumps(shown) if shown else ''}".rstrip())
     return ok
 
 
-def _round_trip(client: PluginClient, config: str, base: str) -> bool:
+def _round_trip(client: PluginClient, config: str, base: str, as_json: bool) -> bool:
     src = os.path.join(base, "outputs")
     os.makedirs(os.path.join(src, "reports"), exist_ok=True)
     with open(os.path.join(src, "hello.txt"), "w") as f:
@@ -88,18 +111,20 @@ def _round_trip(client: PluginClient, config: str, base: str) -> bool:
     with open(os.path.join(src, "reports", "summary.json"), "w") as f:
         f.write('{"steps": 3}\n')
     loaded = os.path.join(base, "inputs", "outputs")
-    results = [
-        _step("Save directory -> key demo", client.run("save", config, "demo", src)),
-        _step("ListObjects demo", client.run("list", config, "demo", "")),
-        _step("IsDirectory demo", client.run("isdir", config, "demo", "")),
-        _step("Load demo -> inputs/outputs", client.run("load", config, "demo", loaded)),
-        _step("OpenStream demo/hello.txt", client.run("get", config, "demo/hello.txt", os.path.join(base, "hello.copy"))),
-        _step("Load missing key (error expected)", client.run("load", config, "no/such/key", os.path.join(base, "x")), True),
-        _step("Delete demo", client.run("delete", config, "demo", "")),
-        _step("IsDirectory demo after Delete", client.run("isdir", config, "demo", "")),
+    steps = [
+        ("Save directory -> key demo", "save", "demo", src, False),
+        ("ListObjects demo", "list", "demo", "", False),
+        ("IsDirectory demo", "isdir", "demo", "", False),
+        ("Load demo -> inputs/outputs", "load", "demo", loaded, False),
+        ("OpenStream demo/hello.txt", "get", "demo/hello.txt", os.path.join(base, "hello.copy"), False),
+        ("Load missing key (error expected)", "load", "no/such/key", os.path.join(base, "x"), True),
+        ("Delete demo", "delete", "demo", "", False),
+        ("IsDirectory demo after Delete", "isdir", "demo", "", False),
     ]
+    results = [_step(label, client.run(method, config, key, path), failing, as_json)
+               for label, method, key, path, failing in steps]
     same = not filecmp.dircmp(src, loaded).diff_files and filecmp.cmp(
         os.path.join(src, "hello.txt"), os.path.join(base, "hello.copy"), shallow=False
     )
-    print(f"{'ok ' if same else 'ERR'} {'loaded files equal the saved ones':<44}")
+    _step("loaded files equal the saved ones", {} if same else {"error": "they differ"}, as_json=as_json)
     return all(results) and same

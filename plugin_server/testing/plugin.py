@@ -41,9 +41,9 @@ class PluginProcess(ManagedProcess):
         super().__init__(name, argv, log_dir, env=env)
         self.wait_until(lambda: socket_path.exists())
 
-    def client(self, timeout: float | None = CALL_TIMEOUT_SECONDS) -> PluginClient:
-        """A client of this plugin, connected."""
-        client = PluginClient(self.socket_path, timeout=timeout)
+    def client(self, timeout: float | None = CALL_TIMEOUT_SECONDS, metadata: Sequence[tuple[str, str]] = ()) -> PluginClient:
+        """A client of this plugin, connected; ``metadata`` is sent with every call."""
+        client = PluginClient(self.socket_path, timeout=timeout, metadata=metadata)
         client.wait_ready()
         return client
 

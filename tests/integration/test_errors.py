@@ -94,7 +94,7 @@ def test_secrets_in_configuration_never_reach_errors_or_logs(client, plugin, tmp
     assert secret not in plugin.output()
 
 
-def test_every_call_logs_one_json_line(client, plugin, store, key, tmp_path):
+def test_every_call_logs_one_json_line_at_the_level_of_its_outcome(client, plugin, store, key, tmp_path):
     src = tmp_path / "f"
     src.write_bytes(b"12345")
     client.save(store.config, key, src)
@@ -102,6 +102,22 @@ def test_every_call_logs_one_json_line(client, plugin, store, key, tmp_path):
     records = [r for r in plugin.log_records() if r.get("msg") == "call" and r.get("key", "").startswith(key)]
     save = next(r for r in records if r["method"] == "Save" and r["key"] == key)
     assert save["scheme"] == store.scheme and save["bytes"] == 5 and save["outcome"] == "ok"
+    assert save["level"] == "INFO" and save["retries"] == 0 and save["store"]
     assert isinstance(save["duration_ms"], (int, float))
     failed = next(r for r in records if r["method"] == "Load")
     assert failed["outcome"] == "not_found" and "not found" in failed["error"]
+    assert failed["level"] == "WARN"  # the workflow's mistake, not the store's
+
+
+@pytest.mark.parametrize("config, outcome, level", [
+    ("scheme: s3\nbuckt: b", "bad_configuration", "WARN"),
+    ("scheme: nosuchstore", "unknown_scheme", "WARN"),
+    # nothing listens on port 9: the store is unavailable, which the operator must look at
+    ("scheme: s3\nbucket: b\nendpoint: 127.0.0.1:9\ninsecure: true", "storage_unavailable", "ERROR"),
+])
+def test_failures_are_logged_at_the_level_of_who_must_act(client, plugin, config, outcome, level):
+    key = f"level-{outcome}"
+    assert client.list_objects(config, key).error
+    (record,) = [r for r in plugin.log_records() if r.get("msg") == "call" and r.get("key") == key]
+    assert (record["outcome"], record["level"]) == (outcome, level)
+    assert "traceback" not in record

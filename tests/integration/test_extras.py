@@ -9,39 +9,21 @@ really absent (an overlay of this one, :mod:`support.overlay`).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 from support.overlay import OverlayVenv
+from support.uninstalled import site_without
 
 BLOCKED = ("s3fs", "gcsfs", "adlfs", "sshfs", "paramiko")
-
-SITECUSTOMIZE = textwrap.dedent(
-    f"""
-    import sys
-
-    class _Uninstalled:
-        # Pretend these distributions are not installed in this process.
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {BLOCKED!r}:
-                raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-            return None
-
-    sys.meta_path.insert(0, _Uninstalled())
-    """
-)
 
 
 @pytest.fixture(scope="module")
 def slim_client(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("slim")
-    site = base / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    proc = PluginProcess(base / "socket", base, env={"PYTHONPATH": str(site)}, name="slim-plugin")
+    proc = PluginProcess(base / "socket", base, env=site_without(base / "site", BLOCKED), name="slim-plugin")
     client = proc.client()
     yield client
     client.close()

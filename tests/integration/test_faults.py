@@ -91,7 +91,7 @@ def test_save_survives_transient_faults(fclient, s3, proxy, key, tmp_path, kind,
     "kind,extra",
     [("status", {"status": 503}), ("reset", {}), ("cut_response", {"after": 300_000})],
 )
-def test_load_survives_transient_faults(fclient, s3, proxy, key, tmp_path, kind, extra):
+def test_load_survives_transient_faults(fclient, fault_plugin, s3, proxy, key, tmp_path, kind, extra):
     data = os.urandom(3 * MiB)
     s3.put(key, data)
     proxy.add(kind, method="GET", times=2, **extra)
@@ -101,6 +101,10 @@ def test_load_survives_transient_faults(fclient, s3, proxy, key, tmp_path, kind,
     assert sum(proxy.injected.values()) == 2
     assert hashlib.sha256(dest.read_bytes()).digest() == hashlib.sha256(data).digest()
     assert sorted(os.listdir(tmp_path)) == ["loaded"]
+    # the call's log line counts core's retries: a broken body; a failed request is botocore's
+    (logged,) = [r for r in fault_plugin.log_records() if r.get("msg") == "call" and r.get("key") == key
+                 and r["method"] == "Load"]
+    assert (logged["level"], logged["retries"]) == ("INFO", 2 if kind == "cut_response" else 0)
 
 
 def test_directory_round_trip_survives_faults_on_every_kind_of_request(fclient, s3, proxy, key, tmp_path):

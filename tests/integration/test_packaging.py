@@ -38,7 +38,7 @@ def test_dockerfile_recipe_runs_as_non_root_from_wheels(world_readable_dir):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "recipe ok" in result.stdout
     server_log = (world_readable_dir / "server.log").read_text()
-    assert '"outcome": "ok"' in server_log and "Traceback" not in server_log
+    assert '"outcome":"ok"' in server_log and "Traceback" not in server_log
 
 
 def test_dockerfile_matches_the_recipe():

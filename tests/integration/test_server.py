@@ -70,10 +70,10 @@ def test_starts_and_serves_with_argo_executor_args(tmp_path):
     finally:
         assert proc.stop() == 0
     ours = [line for line in proc.output().splitlines() if line.startswith("time=")]  # logfmt: --log-format text
-    warnings = [line for line in ours if "level=warning" in line]
+    warnings = [line for line in ours if "level=WARN" in line]
     assert len(warnings) == 1, ours
     assert all(arg in warnings[0] for arg in ("--kubeconfig=/kube/config", "--some-future-flag", "value"))
-    assert not any("level=info" in line for line in ours)  # --loglevel warn beat the environment's info
+    assert not any("level=INFO" in line for line in ours)  # --loglevel warn beat the environment's info
 
 
 def test_unusable_flag_values_are_warned_about_not_fatal(tmp_path):
@@ -84,7 +84,7 @@ def test_unusable_flag_values_are_warned_about_not_fatal(tmp_path):
     finally:
         assert proc.stop() == 0
     records = proc.log_records()
-    warning = next(r for r in records if r.get("level") == "warning")  # still JSON: --log-format xml was ignored
+    warning = next(r for r in records if r.get("level") == "WARN")  # still JSON: --log-format xml was ignored
     assert len(warning["problems"]) == 3 and any("--loglevel must be one of" in p for p in warning["problems"])
     assert any(r.get("msg") == "listening" for r in records)  # still at info
 

@@ -246,6 +246,7 @@ def test_a_bug_in_a_backend_hook_is_an_internal_error_with_its_traceback_logged(
     assert not (tmp_path / "back").exists() and data == b""
     logged = [r for r in plugin.log_records() if r.get("outcome") == "internal"]
     assert [r["method"] for r in logged] == ["Load", "OpenStream"]
+    assert all(r["level"] == "ERROR" and "traceback" in r for r in logged)  # one line: the call and its bug
     tracebacks = [r["traceback"] for r in plugin.log_records() if "traceback" in r]
     assert any("download_file" in t and "sdk_client" in t for t in tracebacks)
     assert any("open_reader" in t and "'NoneType' object has no attribute 'open'" in t for t in tracebacks)

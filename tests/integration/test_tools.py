@@ -53,7 +53,7 @@ def test_check_a_valid_configuration_touches_no_storage():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "ok: scheme 's3' (argo-artifact-driver 0.1.0), store s3://my-bucket at 127.0.0.1:9"
-    assert "  addressingStyle: 'auto'" in lines  # defaults are shown
+    assert "  addressingStyle: auto" in lines and "  insecure: true" in lines  # as YAML, defaults shown
 
 
 def test_check_reads_a_file_or_stdin(tmp_path):

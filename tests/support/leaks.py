@@ -12,7 +12,7 @@ def stop_and_assert_no_secret_leaked(proc: PluginProcess, errors: list[str], val
     collected for each secret ``value``. The scan must have read real calls, not nothing."""
     assert proc.stop() == 0
     log = proc.log_path.read_text()
-    assert '"outcome": "ok"' in log and errors
+    assert '"outcome":"ok"' in log and errors
     text = log + "\n".join(errors)
     for value in values:
         assert value not in text

@@ -16,6 +16,7 @@ from typing import Any
 from fsspec.implementations.memory import MemoryFile, MemoryFileSystem
 
 from argo_artifact_driver.core.backend import Backend, Option, WriteStrategy
+from argo_artifact_driver.core.observe import NO_OBSERVER, Observer
 from argo_artifact_driver.core.secrets import SecretResolver
 from argo_artifact_driver.core.settings import Settings
 from argo_artifact_driver.core.store import ArtifactStore
@@ -54,7 +55,10 @@ def new_root() -> str:
     return f"/unit-{next(_roots)}"
 
 
-def make_store(cls: type[Backend] = MemoryBackend, settings: Settings | None = None, **options: Any) -> ArtifactStore:
+def make_store(
+    cls: type[Backend] = MemoryBackend, settings: Settings | None = None, observer: Observer = NO_OBSERVER,
+    **options: Any,
+) -> ArtifactStore:
     options.setdefault("root", new_root())
     settings = settings or Settings()
-    return ArtifactStore(cls("memory", options, settings, SecretResolver(secrets_dir="/nonexistent")))
+    return ArtifactStore(cls("memory", options, settings, SecretResolver(secrets_dir="/nonexistent")), observer)
