@@ -176,9 +176,10 @@ class S3Backend(Backend):
         customer_key = self.secret("encryptionOptions.serverSideCustomerKeySecret")
         if customer_key is not None:
             if len(customer_key.value) != SSE_C_KEY_BYTES:
+                # its actual length is not said: it would tell something about a secret
                 raise BadConfiguration(
                     f"the SSE-C key in {self.options['encryptionOptions']['serverSideCustomerKeySecret']} must be "
-                    f"{SSE_C_KEY_BYTES} bytes (AES-256), it has {len(customer_key.value)}"
+                    f"{SSE_C_KEY_BYTES} bytes (AES-256), and it is not"
                 )
             # botocore base64-encodes the key and adds its MD5 itself
             return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": customer_key.value}
