@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ..core.backend import Backend, BadConfiguration, Option, Reach, Requirement, name_without_slash, secret_ref
@@ -194,10 +195,10 @@ class S3Backend(Backend):
 
     def _ca_bundle(self) -> str:
         """A file holding the caSecret PEM (botocore takes a path), named by its digest so a
-        rotated CA gets a new file."""
+        rotated CA gets a new file, in a directory this process created for itself: in a
+        shared directory another user could plant a CA under the expected name."""
         pem = self.secret("caSecret").value
-        directory = os.path.join(tempfile.gettempdir(), "argo-artifact-driver-ca")
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        directory = _private_ca_directory()
         path = os.path.join(directory, hashlib.sha256(pem).hexdigest()[:32] + ".pem")
         if not os.path.exists(path):
             fd, tmp = tempfile.mkstemp(dir=directory)
@@ -287,6 +288,19 @@ class S3Backend(Backend):
         if self.options["roleARN"]:
             lines.append(f"then: assume role {self.options['roleARN']} through STS (session name '{ROLE_SESSION_NAME}')")
         return lines
+
+
+_ca_directory: list[str] = []
+_ca_directory_lock = threading.Lock()
+
+
+def _private_ca_directory() -> str:
+    """A directory only this process can write (``mkdtemp``: mode 0700, a fresh name),
+    made once; the plugin's temporary directory goes away with its pod."""
+    with _ca_directory_lock:
+        if not _ca_directory:
+            _ca_directory.append(tempfile.mkdtemp(prefix="argo-artifact-driver-ca-"))
+        return _ca_directory[0]
 
 
 def _sdk_chain_source(scheme: str, region: str | None) -> str:

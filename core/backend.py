@@ -240,6 +240,12 @@ class Backend(abc.ABC):
         ``reaches=Reach.LOCAL_PATH``."""
         return [str(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.LOCAL_PATH)]
 
+    def fsspec_protocols(self) -> list[str]:
+        """fsspec protocols the configuration makes the plugin instantiate, for the
+        operator's policy (``fsspec.protocols``). Default: the values of the options
+        declared with ``reaches=Reach.FSSPEC_PROTOCOL``."""
+        return [str(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.FSSPEC_PROTOCOL)]
+
     def credential_report(self) -> list[str]:
         """Secret-free lines saying where this backend's credentials come from, for
         ``argo-artifacts check --resolve``. Resolves every secret reference (raising if

@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from .composite import Composite
 from .config import load_yaml
 from .errors import RefusedByPolicy
 from .netguard import GUARD, Endpoint, EndpointError, EndpointPattern, Resolver, judge
@@ -146,20 +147,23 @@ class Policy:
 
     # -- checking a configured backend ---------------------------------------------------
 
-    def admit(self, backend: "Backend") -> None:
+    def admit(self, backend: "Backend | Composite") -> None:
         """Check ``backend`` (see :meth:`check`), then guard the names it reaches for as
         long as it lives, so their later resolutions are judged again (DNS rebinding)."""
         names = self.check(backend)
         GUARD.install()
         GUARD.hold(backend, names)
 
-    def check(self, backend: "Backend") -> list[tuple[str, bool]]:
+    def check(self, backend: "Backend | Composite") -> list[tuple[str, bool]]:
         """Raise :class:`RefusedByPolicy` naming the first rule ``backend`` breaks.
 
         Returns the host names it reaches, each with whether the operator listed it
         exactly (trusted), for :meth:`admit`. Resolves names (DNS), reads no file and
-        resolves no secret."""
+        resolves no secret. A composite (``fallback``) is checked for its scheme here; each
+        of its parts is built, and checked, as a configuration of its own."""
         self._check_scheme(backend.scheme)
+        if isinstance(backend, Composite):
+            return []
         for protocol in backend.fsspec_protocols():
             if protocol not in self.fsspec_protocols:
                 raise RefusedByPolicy(

@@ -237,6 +237,8 @@ class ArtifactServicer:
     ) -> None:
         self.stores = stores
         self.save_stream_settle_seconds = save_stream_settle_seconds
+        #: the time bound of a call whose client sets no (shorter) deadline
+        self.call_timeout_seconds = stores.settings.call_timeout_seconds
         #: Set when the server stops at once (second signal, end of the grace period):
         #: every call in flight stops at its next check and publishes nothing.
         self.abort = abort or threading.Event()
@@ -246,9 +248,12 @@ class ArtifactServicer:
     def deadline(self, context: grpc.ServicerContext) -> Deadline:
         """The call's deadline (the client's, if it set one) and its "called off" test."""
         remaining = context.time_remaining()
-        if remaining is not None and remaining > 10**8:  # no deadline set by the client
-            remaining = None
-        return Deadline(remaining, cancelled=lambda: self.abort.is_set() or not context.is_active())
+        cancelled = lambda: self.abort.is_set() or not context.is_active()  # noqa: E731
+        bound = self.call_timeout_seconds
+        if remaining is None or remaining > bound:  # no deadline set by the client, or a later one
+            return Deadline(bound, cancelled, expired=f"the call ran longer than {bound:g} s "
+                            "(ARGO_ARTIFACT_DRIVER_CALL_TIMEOUT_SECONDS)")
+        return Deadline(remaining, cancelled)
 
     def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
