@@ -289,13 +289,13 @@ class ResolutionGuard:
     def install(self) -> None:
         """Put the guard in front of ``socket.getaddrinfo`` (once per process)."""
         with self._lock:
-            if socket.getaddrinfo is not self.getaddrinfo:
+            if not self.installed:  # (a bound method is a new object on each access: ==, not is)
                 self.original_getaddrinfo = socket.getaddrinfo
                 socket.getaddrinfo = self.getaddrinfo
 
     @property
     def installed(self) -> bool:
-        return socket.getaddrinfo is self.getaddrinfo
+        return socket.getaddrinfo == self.getaddrinfo
 
     def hold(self, owner: object, names: Iterable[tuple[str, bool]]) -> None:
         """Guard ``names`` ((name, trusted) pairs) for as long as ``owner`` lives."""

@@ -249,7 +249,8 @@ def test_installed_guard_wraps_socket_getaddrinfo() -> None:
     original = socket.getaddrinfo
     try:
         guard.install()
-        assert socket.getaddrinfo == guard.getaddrinfo
+        guard.install()  # twice: still one guard in front of the real resolver
+        assert socket.getaddrinfo == guard.getaddrinfo and guard.original_getaddrinfo is original
         owner = Owner()
         guard.hold(owner, [("localhost", False)])
         with pytest.raises(socket.gaierror, match="loopback"):
