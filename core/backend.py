@@ -37,6 +37,7 @@ May override (each has a default that keeps the guarantees stated on it)
 ``describe()``            a short, secret-free name of the store for messages
 ``endpoints()``           ``host[:port]`` of every server the store sends requests to (policy)
 ``local_paths()``         local paths the configuration makes the plugin read (policy)
+``fsspec_protocols()``    fsspec protocols the store instantiates, nested ones included (policy)
 ``credential_report()``   where credentials come from, for ``argo-artifacts check --resolve``
 ``download_file()``       one object into a local file (Load)
 ``upload_file()``         one local file into one object (Save)

@@ -55,15 +55,20 @@ class StoreCache:
         self._cache: OrderedDict[str, Store] = OrderedDict()
         self._lock = threading.Lock()
 
+    def served(self, configuration: str) -> ServedStore:
+        """The store for one call with ``configuration``: :meth:`store` behind the per-call
+        limits (the key's size, the endpoint's share of the workers)."""
+        return ServedStore(self.store(configuration), self.gate, self.settings.max_key_bytes)
+
     def store(self, configuration: str) -> Store:
-        """The store for one ``plugin.configuration``, behind the per-call limits; raises
-        on a bad configuration or one the policy refuses."""
+        """The store for one ``plugin.configuration``; raises on a bad configuration or one
+        the policy refuses."""
         with self._lock:
             store = self._cache.get(configuration)
             if store is not None:
                 self._cache.move_to_end(configuration)
                 return store
-        store = ServedStore(self.build(self.parse(configuration)), self.gate, self.settings.max_key_bytes)
+        store = self.build(self.parse(configuration))
         with self._lock:
             self._cache[configuration] = store
             while len(self._cache) > self.settings.store_cache_size:

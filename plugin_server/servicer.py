@@ -258,7 +258,7 @@ class ArtifactServicer:
     def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
         call.key = plugin.key
-        store = self.stores.store(plugin.configuration)
+        store = self.stores.served(plugin.configuration)
         # only a built store's scheme: an installed one, never a string a workflow made up
         call.scheme, call.store = store.scheme, store.describe()
         return store
