@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.backend import Backend, BadConfiguration, Option, Reach, Requirement, name_without_slash, secret_ref
 from ._errors import network_error
+from ._redirects import aiobotocore_session_class
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -138,6 +139,8 @@ class S3Backend(Backend):
                 # botocore keeps at most 10 connections by default: without this, a
                 # directory transfer would queue behind the pool whatever its concurrency.
                 "max_pool_connections": max(10, self.settings.transfer_concurrency),
+                # never to another host than the configured one (see _redirects)
+                "http_session_cls": aiobotocore_session_class(),
             },
             # no default_block_size: streamed writes pass their own block size, and
             # get_file would otherwise split a download into ranged GETs of that size

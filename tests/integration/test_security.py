@@ -32,8 +32,9 @@ import grpc
 import pytest
 
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
-from argo_artifact_driver.plugin_server.testing.plugin import Client, PluginProcess, artifact
-from argo_artifact_driver.plugin_server.testing.processes import free_port
+from argo_artifact_driver.plugin_server.client import PluginClient as Client
+from argo_artifact_driver.plugin_server.client import artifact
+from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
 
 MARKER_ENV = "ARGO_TEST_ENVIRON_MARKER"
 MARKER_VALUE = "environ-marker-5b81d0"
@@ -53,11 +54,13 @@ class Listener:
     ``answer``: the bytes sent back after a request's headers (None: never answer, the
     endpoint that accepts and stays silent)."""
 
-    def __init__(self, answer: bytes | None = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n") -> None:
+    def __init__(self, answer: bytes | None = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+                 host: str = "127.0.0.1") -> None:
         self.answer = answer
+        self.host = host
         self.connections = 0
         self.received = bytearray()
-        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock = socket.create_server((host, 0))
         self._sock.settimeout(0.2)
         self.port = self._sock.getsockname()[1]
         self._open: list[socket.socket] = []
@@ -67,7 +70,7 @@ class Listener:
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -148,6 +151,24 @@ def silent() -> Iterator[Listener]:
 
 
 @pytest.fixture(scope="module")
+def metadata_elsewhere() -> Iterator[Listener]:
+    """A fake metadata service on another loopback address, which no policy here lists."""
+    listener = Listener(http_answer(METADATA_BODY), host="127.0.0.2")
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture(scope="module")
+def redirector(metadata_elsewhere) -> Iterator[Listener]:
+    """A server the guarded policy lists, answering every request with a redirect to the
+    fake metadata service."""
+    listener = Listener(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://%s/latest/meta-data/iam\r\n"
+                        b"Content-Length: 0\r\n\r\n" % metadata_elsewhere.endpoint.encode())
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture(scope="module")
 def listed() -> Iterator[Listener]:
     """A listener the guarded policy lists as an endpoint (but binds no secret to)."""
     listener = Listener()
@@ -208,15 +229,15 @@ def default_plugin(tmp_path_factory, pod) -> Iterator[PluginProcess]:
 
 
 @pytest.fixture(scope="module")
-def guarded_plugin(tmp_path_factory, pod, moto_endpoint, silent, listed) -> Iterator[PluginProcess]:
+def guarded_plugin(tmp_path_factory, pod, moto_endpoint, silent, listed, redirector) -> Iterator[PluginProcess]:
     base = tmp_path_factory.mktemp("guarded-plugin")
     policy = base / "policy.yaml"
     policy.write_text(
         "schemes: [s3, gcs, azure, fsspec, fallback, file]\n"
-        f'endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{listed.endpoint}"]\n'
+        f'endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{listed.endpoint}", "{redirector.endpoint}"]\n'
         f"file: {{roots: [{pod['store']}]}}\n"
         "secrets:\n"
-        f'  - {{name: moto-cred, endpoints: ["{moto_endpoint}", "{silent.endpoint}"]}}\n'
+        f'  - {{name: moto-cred, endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{redirector.endpoint}"]}}\n'
         f'  - {{name: victim-cred, endpoints: ["{moto_endpoint}"]}}\n'
     )
     env = {**_env(pod), "ARGO_ARTIFACT_DRIVER_POLICY": str(policy), "ARGO_ARTIFACT_DRIVER_ROLE": "server",
@@ -320,21 +341,28 @@ WRAPPERS = {
     "blockcache": "protocol: blockcache\nroot: {sa}\nstorageOptions: {{target_protocol: file}}",
     "dir": "protocol: dir\nstorageOptions: {{path: {sa}, target_protocol: file}}",
     "reference": 'protocol: reference\nstorageOptions: {{fo: {{"token": ["file://{sa}/token"]}}}}',
-    "generic": "protocol: generic\nroot: file://{sa}\nstorageOptions: {{default_method: generic}}",
+    "generic": "protocol: generic\nroot: file://{sa}",
     "file": "protocol: file\nroot: {sa}",
     "local": "protocol: local\nroot: {sa}",
 }
 
 
 @pytest.mark.parametrize("wrapper", sorted(WRAPPERS))
-def test_fsspec_protocols_that_open_local_paths_are_refused(default_client, guarded, pod, wrapper):
+def test_fsspec_protocols_that_open_local_paths_are_refused(default_client, guarded, pod, wrapper, tmp_path):
+    """OpenStream, Load and ListObjects through each wrapper: no token, not even its name."""
     config = "scheme: fsspec\n" + WRAPPERS[wrapper].format(sa=pod["serviceaccount"], tmp=pod["tmp"]) + "\n"
-    for client in (default_client, guarded):
+    for i, client in enumerate((default_client, guarded)):
         data, error = stream(client, config, "token")
         assert TOKEN not in data
-        assert "refused by policy" in error or wrapper in ("file", "local"), error
-        if "refused by policy" in error:
-            refused(error, "fsspec.protocols")
+        loaded = client.load(config, "token", tmp_path / f"token-{i}")
+        assert not loaded.success and not (tmp_path / f"token-{i}").exists()
+        listed = client.list_objects(config, "")
+        assert "token" not in "".join(listed.objects)
+        for message in (error, loaded.error, listed.error):
+            if wrapper in ("file", "local"):  # refused by the backend itself, with a hint
+                assert "use 'scheme: file'" in message or "refused by policy" in message, message
+            else:
+                refused(message, "fsspec.protocols")
 
 
 # -- nothing written outside the store, no code run -----------------------------------
@@ -457,6 +485,19 @@ def test_loopback_and_metadata_addresses_in_any_spelling_reach_nothing(default_c
     assert METADATA_BODY not in data
     refused(error, "endpoints")
     assert metadata.nothing_received()
+
+
+@pytest.mark.parametrize("scheme", ["s3", "gcs"])
+def test_a_listed_server_cannot_redirect_the_plugin_elsewhere(guarded, redirector, metadata_elsewhere, scheme):
+    """aiohttp, under s3fs and gcsfs, follows redirects to any host on its own: a server
+    the policy allows must not send the plugin's requests (signed, with an SSE-C key, or a
+    307 that repeats a PUT) to an address the policy never judged."""
+    config = (moto_config(redirector.endpoint) if scheme == "s3"
+              else f"scheme: gcs\nbucket: latest\nendpoint: http://{redirector.endpoint}\n")
+    data, error = stream(guarded, config, "meta-data/iam")
+    assert METADATA_BODY not in data and error
+    assert redirector.connections  # the allowed server was asked
+    assert metadata_elsewhere.nothing_received(), bytes(metadata_elsewhere.received[:200])
 
 
 # -- the server keeps serving -------------------------------------------------------
