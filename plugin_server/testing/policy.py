@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping
 
+
 def write_policy(
     path: Path,
     *,

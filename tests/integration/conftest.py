@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support import servers
 from support.stores import (
     AzureStore,
@@ -24,8 +25,6 @@ from support.stores import (
     SFTPStore,
     StoreUnderTest,
 )
-
-from argo_artifact_driver.plugin_server.testing.policy import write_policy
 
 pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
 

@@ -19,7 +19,6 @@ a fake service-account token, a secrets directory, the plugin's ``/proc/self/env
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -265,7 +264,7 @@ def guarded(guarded_plugin) -> Iterator[Client]:
 
 
 def moto_config(endpoint: str, **extra: str) -> str:
-    lines = [f"scheme: s3", "bucket: artifacts", f"endpoint: {endpoint}", "insecure: true", "region: us-east-1",
+    lines = ["scheme: s3", "bucket: artifacts", f"endpoint: {endpoint}", "insecure: true", "region: us-east-1",
              "accessKeySecret: {name: moto-cred, key: accesskey}", "secretKeySecret: {name: moto-cred, key: secretkey}"]
     return "\n".join(lines + [f"{k}: {v}" for k, v in extra.items()]) + "\n"
 

@@ -13,6 +13,9 @@ import ipaddress
 import socket
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from argo_artifact_driver.core.netguard import (
     Endpoint,
     EndpointError,
@@ -22,8 +25,6 @@ from argo_artifact_driver.core.netguard import (
     judge,
     parse_address,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 # -- spellings of one IPv4 address ---------------------------------------------------
 

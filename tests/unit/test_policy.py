@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass, field
 
 import pytest
+
 from argo_artifact_driver.core.errors import RefusedByPolicy
 from argo_artifact_driver.core.policy import ROLE_SERVER, Policy, PolicyError
 from argo_artifact_driver.core.secrets import SecretRef
