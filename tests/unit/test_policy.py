@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,63 @@ def test_warnings_say_what_is_probably_a_mistake() -> None:
     assert any("file.roots is empty" in n for n in notes)
     assert any("'simplecache'" in n for n in notes)
     assert any("matches every host" in n for n in notes)
+
+
+# -- the shipped policies, with the backends as the plugin builds them ------------------
+
+SHIPPED = Path(__file__).resolve().parents[2] / "examples" / "policies"
+MINIO_BLOCK = """scheme: s3
+bucket: my-bucket
+endpoint: minio.argo:9000
+insecure: true
+accessKeySecret: {name: my-minio-cred, key: accesskey}
+secretKeySecret: {name: my-minio-cred, key: secretkey}
+"""
+LEGITIMATE = {
+    "minio": MINIO_BLOCK,
+    "aws": "scheme: s3\nbucket: my-bucket\nregion: eu-west-1\n",
+    "gcs": "scheme: gcs\nbucket: my-bucket\n",
+    "azure": "scheme: azure\nendpoint: https://myaccount.blob.core.windows.net\ncontainer: artifacts\nuseSDKCreds: true\n",
+    "sftp": "scheme: fsspec\nprotocol: sftp\nroot: /srv/artifacts\n"
+            "storageOptions: {host: sftp.example.internal, port: 22, username: argo}\n",
+    "fallback": "scheme: fallback\nprimary: {scheme: gcs, bucket: new}\nfallback:\n  "
+                + MINIO_BLOCK.replace("\n", "\n  ").rstrip() + "\n",
+}
+
+
+def shipped(name: str, role: str) -> Policy:
+    loaded = Policy.load(str(SHIPPED / name), role)
+    return Policy(**{**loaded.__dict__, "resolve": dns(minio_argo="10.96.12.7", sftp_example_internal="10.0.3.4")})
+
+
+def build(policy: Policy, text: str):
+    """The store the plugin would build for ``text`` under ``policy`` (composite parts included)."""
+    from argo_artifact_driver.core.secrets import SecretResolver
+    from argo_artifact_driver.core.settings import Settings
+    from argo_artifact_driver.core.stores import StoreCache
+
+    stores = StoreCache(Settings(), secrets=SecretResolver(secrets_dir="/nonexistent"), policy=policy)
+    return stores.build(stores.parse(text))
+
+
+@pytest.mark.parametrize("name", sorted(LEGITIMATE))
+def test_legitimate_configurations_pass_the_workflow_pod_policy(name):
+    build(shipped("workflow-pod.yaml", "pod"), LEGITIMATE[name])
+
+
+@pytest.mark.parametrize("name", ["minio", "aws", "gcs", "azure", "fallback"])
+def test_legitimate_configurations_pass_the_argo_server_policy(name):
+    build(shipped("argo-server.yaml", "server"), LEGITIMATE[name])
+
+
+@pytest.mark.parametrize("text, rule", [
+    (MINIO_BLOCK.replace("minio.argo:9000", "attacker.example:443"), "endpoints"),
+    (MINIO_BLOCK.replace("minio.argo:9000", "s3.amazonaws.com"), "secrets"),  # my-minio-cred goes to MinIO only
+    (MINIO_BLOCK.replace("my-minio-cred", "argo-server-sso"), "secrets"),
+    ("scheme: file\nroot: /var/run/secrets/kubernetes.io/serviceaccount\n", "schemes"),
+    ("scheme: s3\nbucket: b\nendpoint: 169.254.169.254\n", "endpoints"),
+    ("scheme: fsspec\nprotocol: ftp\nstorageOptions: {host: minio.argo}\n", "fsspec.protocols"),
+])
+def test_the_argo_server_policy_refuses(text, rule):
+    with pytest.raises(RefusedByPolicy, match=f"\\(rule '{rule}'\\)$"):
+        build(shipped("argo-server.yaml", "server"), text)
