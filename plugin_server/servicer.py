@@ -32,6 +32,7 @@ from ..core.errors import (
     DeadlineExceeded,
     NotFound,
     PermissionDenied,
+    RefusedByPolicy,
     SecretUnavailable,
     StorageUnavailable,
 )
@@ -52,6 +53,7 @@ ARGO_CLIENT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 STATUS_CODES: dict[type[BaseException], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
     BadConfiguration: grpc.StatusCode.INVALID_ARGUMENT,  # the configuration is part of the request
+    RefusedByPolicy: grpc.StatusCode.PERMISSION_DENIED,  # valid, but not allowed by the operator's policy
     SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # a secret the cluster does not (yet) have
     BackendUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # the image lacks the scheme's extra
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
