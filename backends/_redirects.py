@@ -17,7 +17,7 @@ from typing import Any
 
 def refused(status: int, location: str) -> ConnectionRefusedError:
     return ConnectionRefusedError(
-        f"the server answered {status} with a redirect to {location or 'elsewhere'}; the plugin does not follow "
+        f"the server answered {status} with a redirect to {location}; the plugin does not follow "
         "redirects (the operator's policy judges the configured endpoint only)"
     )
 
@@ -50,11 +50,21 @@ def aiobotocore_session_class() -> type:
 
 def refuse_redirects_trace() -> Any:
     """An ``aiohttp.TraceConfig`` that ends a request as soon as it would follow a
-    redirect (for SDKs that create their session from keyword arguments: gcsfs)."""
+    redirect to another server (for SDKs that create their session from keyword arguments:
+    gcsfs). A redirect to the same scheme, host and port is the same server, which the
+    policy judged: GCS answers a resumable upload's chunks with 308 ("resume incomplete"),
+    which some servers send with a ``Location`` of the upload itself."""
     import aiohttp
+    from yarl import URL
 
     async def on_redirect(_session: Any, _context: Any, params: Any) -> None:
-        raise refused(params.response.status, params.response.headers.get("Location", ""))
+        location = params.response.headers.get("Location")
+        if not location:  # aiohttp follows only a Location
+            return
+        origin = URL(str(params.url))
+        target = origin.join(URL(location))
+        if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
+            raise refused(params.response.status, location)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_redirect.append(on_redirect)
