@@ -18,8 +18,8 @@ from typing import Any
 from .backend import Backend
 from .composite import Composite
 from .config import PluginConfig, config_from_mapping, parse_configuration
-from .observe import NO_OBSERVER, Observer
 from .limits import EndpointGate, ServedStore
+from .observe import NO_OBSERVER, Observer
 from .policy import Policy
 from .registry import BackendRegistry
 from .secrets import SecretResolver
