@@ -108,14 +108,46 @@ class ServedStore:
         return self._call(key, self.store.is_directory, key)
 
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
-        # A generator: the gate is taken at the first chunk asked for and given back when
-        # the caller closes it (the gRPC edge always does, also when the client leaves).
+        """The store's stream, opened now (in the caller's context, which the store's reader
+        captures), holding the endpoint until it is closed or runs out."""
         check_key(key, self._max_key_bytes)
-        with self._gate.hold(self._places):
+        hold = self._gate.hold(self._places)
+        hold.__enter__()  # raises at once when the endpoint holds its share
+        try:
             chunks = self.store.open_stream(key, deadline)
-            try:
-                yield from chunks
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
+        except BaseException:
+            hold.__exit__(None, None, None)
+            raise
+        return _HeldStream(chunks, lambda: hold.__exit__(None, None, None))
+
+
+class _HeldStream:
+    """An iterator of chunks that gives its endpoint back when closed (the gRPC edge always
+    closes it, also when the client leaves) or exhausted. Not a generator: a generator
+    closed before its first chunk would never run its clean-up."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release = release
+        self._closed = False
+
+    def __iter__(self) -> "_HeldStream":
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:  # the end, or an error: either way the endpoint is free again
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._release()

@@ -99,11 +99,9 @@ def operator_policy(settings: Settings) -> Policy:
     policy that cannot be loaded stops the plugin at once with one line: calls must never
     run with less policy than the operator wrote."""
     try:
-        policy = Policy.load(settings.policy, settings.role)
+        return Policy.load(settings.policy, settings.role)
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
-    log.info("policy", extra={"fields": {"rules": policy.describe()}})
-    return policy
 
 
 def build_server(
@@ -168,7 +166,7 @@ def serve(socket_path: str, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("listening", extra={"fields": {"socket": path, "workers": settings.workers}})
+    log.info("listening", extra={"fields": {"socket": path, "workers": settings.workers, "policy": policy.describe()}})
     server.wait_for_termination()
     try:
         os.unlink(path)

@@ -62,7 +62,8 @@ def test_starts_and_serves_with_argo_executor_args(tmp_path):
     environment), names the rest in one warning line, and serves."""
     args = ["--loglevel", "warn", "--gloglevel", "6", "--log-format", "text", "--kubeconfig=/kube/config",
             "--some-future-flag", "value"]
-    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path, env={"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info"}, args=args)
+    env = {"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info", **write_policy(tmp_path / "policy.yaml", roots=[tmp_path / "store"])}
+    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path, env=env, args=args)
     config = f"scheme: file\nroot: {tmp_path / 'store'}\n"
     try:
         client = proc.client()
