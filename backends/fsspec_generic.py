@@ -11,7 +11,9 @@ completes, write in place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ContextManager, Mapping
+from urllib.parse import urlsplit
 
 from ..core.backend import Backend, BackendUnavailable, BadConfiguration, Option, Reach, WriteStrategy
 from ..core.imports import DISTRIBUTION
@@ -48,6 +50,9 @@ class FsspecBackend(Backend):
         bad = [str(k) for k in self.options["storageOptions"] if not isinstance(k, str)]
         if bad:
             raise BadConfiguration(f"'storageOptions' for scheme 'fsspec' must have string keys, got {', '.join(bad)}")
+        refused = reached(self.options["storageOptions"]).refused
+        if refused:
+            raise BadConfiguration(f"'storageOptions.{refused[0]}' {REFUSED_OPTIONS[refused[0].rpartition('.')[2]]}")
         # Declared per configuration: what the protocol's store needs.
         self.write_strategy = (
             WriteStrategy.ATOMIC_UPLOAD if protocol in PUBLISH_ON_COMPLETION else WriteStrategy.RENAME_INTO_PLACE
@@ -77,13 +82,17 @@ class FsspecBackend(Backend):
         where = f"{host}:" if isinstance(host, str) else ""
         return f"{self.options['protocol']}://{where}{self.root() or '.'}"
 
+    # What the store reaches, for the operator's policy: the protocol and every protocol
+    # nested in storageOptions, the servers and the local files storageOptions name.
+
+    def fsspec_protocols(self) -> list[str]:
+        return [*self.options["protocol"].split("::"), *reached(self.options["storageOptions"]).protocols]
+
     def endpoints(self) -> list[str]:
-        options = self.options["storageOptions"]
-        host = options.get("host")
-        if not isinstance(host, str) or not host:
-            return []
-        port = options.get("port")
-        return [f"{host}:{port}" if isinstance(port, int) and not isinstance(port, bool) else host]
+        return reached(self.options["storageOptions"]).hosts
+
+    def local_paths(self) -> list[str]:
+        return reached(self.options["storageOptions"]).paths
 
     def open_reader(self, fs: "AbstractFileSystem", rpath: str) -> ContextManager[Any]:
         # SFTP servers refuse to open a directory with a bare "Failure": ask first, so the
@@ -94,6 +103,88 @@ class FsspecBackend(Backend):
 
     def builtin_error(self, exc: BaseException) -> BaseException:
         return _ftp_error(exc) or _ssh_error(exc) or exc
+
+
+#: storageOptions keys whose value names a server (``host`` goes with ``port``).
+HOST_OPTIONS = frozenset({"host", "hostname", "server", "base_url", "endpoint_url", "url", "account_host", "tunnel"})
+#: storageOptions keys whose value names a local file or directory the filesystem opens:
+#: SSH keys and configuration (asyncssh), TLS material, caches, reference files.
+LOCAL_PATH_OPTIONS = frozenset({
+    "client_keys", "known_hosts", "config", "agent_path", "client_certs", "client_host_keys", "client_host_certs",
+    "x509_trusted_cert_paths", "x509_trusted_certs", "key_filename", "ca_certs", "certfile", "keyfile", "cert",
+    "cafile", "capath", "ssl_ca_certs", "cache_storage", "fo", "target_path", "path",
+})
+#: storageOptions keys whose value names another filesystem, for the policy's protocol list.
+PROTOCOL_OPTIONS = frozenset({"target_protocol", "remote_protocol", "protocol"})
+#: storageOptions keys refused whatever the policy says, and why.
+REFUSED_OPTIONS = {
+    "proxy_command": "runs a local command; the plugin never runs one for a configuration",
+    "fs": "passes a filesystem object, which a configuration cannot hold",
+}
+
+
+@dataclass
+class Reached:
+    """What a ``storageOptions`` mapping makes a filesystem reach."""
+
+    hosts: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    protocols: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def reached(options: Mapping[str, Any]) -> Reached:
+    """Walk ``options`` (nested mappings included: ``target_options``, ``client_kwargs``):
+    keys that name servers, local files or filesystems, and every URL anywhere in a value
+    (its protocol and its host). Unknown keys holding plain values reach nothing."""
+    found = Reached()
+    _walk(options, "", found)
+    return found
+
+
+def _walk(options: Mapping[str, Any], prefix: str, found: Reached) -> None:
+    for key, value in options.items():
+        name = str(key)
+        if name in REFUSED_OPTIONS:
+            found.refused.append(prefix + name)
+        if isinstance(value, Mapping):
+            _walk(value, f"{prefix}{name}.", found)
+            continue
+        for text in _strings(value):
+            if "://" in text or "::" in text:
+                _url(text, found)
+            elif name in HOST_OPTIONS:
+                port = options.get("port")
+                has_port = isinstance(port, int) and not isinstance(port, bool) and name in ("host", "hostname")
+                found.hosts.append(f"{text}:{port}" if has_port else text)
+            elif name in PROTOCOL_OPTIONS:
+                found.protocols.extend(p for p in text.split("::") if p)
+            elif name in LOCAL_PATH_OPTIONS:
+                found.paths.append(text)
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings in a value (a string, or a list/tuple of them, nested)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _url(text: str, found: Reached) -> None:
+    """``proto://host/path`` (or a chain ``a::b::proto://...``): every protocol, and the host."""
+    for part in text.split("::"):
+        if "://" not in part:
+            if part:
+                found.protocols.append(part)
+            continue
+        parts = urlsplit(part)
+        found.protocols.append(parts.scheme.lower())
+        if parts.netloc:
+            found.hosts.append(part)
+        elif parts.path:
+            found.paths.append(parts.path)  # file:///etc/x
 
 
 def _ftp_error(exc: BaseException) -> BaseException | None:

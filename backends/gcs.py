@@ -35,6 +35,7 @@ from ..core.backend import (
     secret_ref,
 )
 from ._errors import network_error
+from ._redirects import refuse_redirects_trace
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -93,6 +94,8 @@ class GCSBackend(Backend):
             # gcsfs caches instances by constructor arguments: a rotated key (the base
             # class rebuilds the filesystem when the secret changes) must not get the old one.
             "skip_instance_cache": True,
+            # never to another host than the configured one (see _redirects)
+            "session_kwargs": {"trace_configs": [refuse_redirects_trace()]},
         }
         if self.options["endpoint"]:
             kwargs["endpoint_url"] = self.options["endpoint"].rstrip("/")

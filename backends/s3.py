@@ -18,10 +18,12 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from typing import TYPE_CHECKING, Any
 
 from ..core.backend import Backend, BadConfiguration, Option, Reach, Requirement, name_without_slash, secret_ref
 from ._errors import network_error
+from ._redirects import aiobotocore_session_class
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -137,6 +139,8 @@ class S3Backend(Backend):
                 # botocore keeps at most 10 connections by default: without this, a
                 # directory transfer would queue behind the pool whatever its concurrency.
                 "max_pool_connections": max(10, self.settings.transfer_concurrency),
+                # never to another host than the configured one (see _redirects)
+                "http_session_cls": aiobotocore_session_class(),
             },
             # no default_block_size: streamed writes pass their own block size, and
             # get_file would otherwise split a download into ranged GETs of that size
@@ -176,9 +180,10 @@ class S3Backend(Backend):
         customer_key = self.secret("encryptionOptions.serverSideCustomerKeySecret")
         if customer_key is not None:
             if len(customer_key.value) != SSE_C_KEY_BYTES:
+                # its actual length is not said: it would tell something about a secret
                 raise BadConfiguration(
                     f"the SSE-C key in {self.options['encryptionOptions']['serverSideCustomerKeySecret']} must be "
-                    f"{SSE_C_KEY_BYTES} bytes (AES-256), it has {len(customer_key.value)}"
+                    f"{SSE_C_KEY_BYTES} bytes (AES-256), and it is not"
                 )
             # botocore base64-encodes the key and adds its MD5 itself
             return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": customer_key.value}
@@ -193,10 +198,10 @@ class S3Backend(Backend):
 
     def _ca_bundle(self) -> str:
         """A file holding the caSecret PEM (botocore takes a path), named by its digest so a
-        rotated CA gets a new file."""
+        rotated CA gets a new file, in a directory this process created for itself: in a
+        shared directory another user could plant a CA under the expected name."""
         pem = self.secret("caSecret").value
-        directory = os.path.join(tempfile.gettempdir(), "argo-artifact-driver-ca")
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        directory = _private_ca_directory()
         path = os.path.join(directory, hashlib.sha256(pem).hexdigest()[:32] + ".pem")
         if not os.path.exists(path):
             fd, tmp = tempfile.mkstemp(dir=directory)
@@ -286,6 +291,19 @@ class S3Backend(Backend):
         if self.options["roleARN"]:
             lines.append(f"then: assume role {self.options['roleARN']} through STS (session name '{ROLE_SESSION_NAME}')")
         return lines
+
+
+_ca_directory: list[str] = []
+_ca_directory_lock = threading.Lock()
+
+
+def _private_ca_directory() -> str:
+    """A directory only this process can write (``mkdtemp``: mode 0700, a fresh name),
+    made once; the plugin's temporary directory goes away with its pod."""
+    with _ca_directory_lock:
+        if not _ca_directory:
+            _ca_directory.append(tempfile.mkdtemp(prefix="argo-artifact-driver-ca-"))
+        return _ca_directory[0]
 
 
 def _sdk_chain_source(scheme: str, region: str | None) -> str:

@@ -37,6 +37,7 @@ May override (each has a default that keeps the guarantees stated on it)
 ``describe()``            a short, secret-free name of the store for messages
 ``endpoints()``           ``host[:port]`` of every server the store sends requests to (policy)
 ``local_paths()``         local paths the configuration makes the plugin read (policy)
+``fsspec_protocols()``    fsspec protocols the store instantiates, nested ones included (policy)
 ``credential_report()``   where credentials come from, for ``argo-artifacts check --resolve``
 ``download_file()``       one object into a local file (Load)
 ``upload_file()``         one local file into one object (Save)
@@ -239,6 +240,12 @@ class Backend(abc.ABC):
         file), for the operator's policy. Default: the values of the options declared with
         ``reaches=Reach.LOCAL_PATH``."""
         return [str(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.LOCAL_PATH)]
+
+    def fsspec_protocols(self) -> list[str]:
+        """fsspec protocols the configuration makes the plugin instantiate, for the
+        operator's policy (``fsspec.protocols``). Default: the values of the options
+        declared with ``reaches=Reach.FSSPEC_PROTOCOL``."""
+        return [str(value) for _, value in iter_reaching(self.option_spec, self.options, Reach.FSSPEC_PROTOCOL)]
 
     def credential_report(self) -> list[str]:
         """Secret-free lines saying where this backend's credentials come from, for

@@ -17,9 +17,15 @@ from .errors import Cancelled, DeadlineExceeded
 class Deadline:
     """A point in time (or none) plus a "called off" test, checked by core as data moves."""
 
-    def __init__(self, seconds: float | None = None, cancelled: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        seconds: float | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        expired: str = "the client's deadline passed",
+    ) -> None:
         self.expires = None if seconds is None else time.monotonic() + max(0.0, seconds)
         self._cancelled = cancelled
+        self._expired = expired  # what passing ``seconds`` means, for the message
 
     def remaining(self) -> float | None:
         """Seconds left, or None when the call has no deadline."""
@@ -31,7 +37,7 @@ class Deadline:
             raise Cancelled(f"stopped {what}: the call was cancelled (client gone or server shutting down)")
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded(f"stopped {what}: the client's deadline passed")
+            raise DeadlineExceeded(f"stopped {what}: {self._expired}")
 
     def progress(self, what: str) -> Any:
         """An fsspec callback for ``put_file``/``get_file`` that checks this deadline as

@@ -44,6 +44,18 @@ class UnknownScheme(BadConfiguration):
     kind = "unknown_scheme"
 
 
+class RefusedByPolicy(BadConfiguration):
+    """The operator's policy does not allow what the configuration asks for. The message
+    names the rule: ``refused by policy: endpoint 169.254.169.254 is link-local (rule
+    'endpoints')``."""
+
+    kind = "refused_by_policy"
+
+    def __init__(self, what: str, rule: str | None = None) -> None:
+        # With one argument, a message already worded (re-raised with a prefix by a caller).
+        super().__init__(what if rule is None else f"refused by policy: {what} (rule '{rule}')")
+
+
 class SecretUnavailable(BadConfiguration):
     """A referenced secret or key cannot be read (missing, unreachable API, bad data)."""
 

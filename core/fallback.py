@@ -71,6 +71,11 @@ class FallbackStore:
     def describe(self) -> str:
         return f"{self.primary.describe()} with fallback {self.fallback.describe()}"
 
+    def endpoints(self) -> list[str]:
+        # a side without servers (a local store) is named by its description
+        return [*(self.primary.endpoints() or [self.primary.describe()]),
+                *(self.fallback.endpoints() or [self.fallback.describe()])]
+
     # -- reads: primary, then fallback when the key is not there ---------------------
 
     def load(self, key: str, path: str, deadline: Deadline = NO_DEADLINE) -> int:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from .errors import BadConfiguration
-from .secrets import SecretRef
+from .secrets import SecretRef, secret_key_problem, secret_name_problem
 
 _MISSING = object()
 
@@ -94,9 +94,10 @@ class Option:
 
 _TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "mapping", list: "list"}
 
+# Names and keys as Kubernetes accepts them, so '#', '/' or '?' never reach a path or a URL.
 _SECRET_FIELDS = {
-    "name": Option(str, required=True, help="the Kubernetes secret's name"),
-    "key": Option(str, required=True, help="the key inside the secret"),
+    "name": Option(str, required=True, help="the Kubernetes secret's name", check=secret_name_problem),
+    "key": Option(str, required=True, help="the key inside the secret", check=secret_key_problem),
 }
 
 

@@ -21,10 +21,12 @@ import base64
 import binascii
 import json
 import os
+import re
 import ssl
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -36,6 +38,28 @@ API_TIMEOUT_SECONDS = 10.0
 
 MOUNTED = "mounted file"
 KUBERNETES = "Kubernetes API"
+
+#: A Kubernetes object name (DNS-1123 subdomain) and a secret's data key, as the API
+#: server validates them: nothing else can name a secret, and nothing else ('#', '/',
+#: '?', '%') ever reaches a path or a URL.
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_MAX_NAME = 253
+
+
+def secret_name_problem(name: str) -> str | None:
+    """What is wrong with ``name`` as a Kubernetes secret name, or None."""
+    if len(name) > _MAX_NAME or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return ("is not a Kubernetes secret name (lower-case letters, digits, '-' and '.', "
+                f"starting and ending with a letter or digit, at most {_MAX_NAME} characters)")
+    return None
+
+
+def secret_key_problem(key: str) -> str | None:
+    """What is wrong with ``key`` as a key of a Kubernetes secret, or None."""
+    if len(key) > _MAX_NAME or not _SECRET_KEY.fullmatch(key) or key in (".", ".."):
+        return f"is not a Kubernetes secret key (letters, digits, '-', '_' and '.', at most {_MAX_NAME} characters)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -111,9 +135,8 @@ class KubernetesSecrets:
         """``data[key]`` of the secret, decoded; raise :class:`SecretUnavailable` otherwise."""
         where = f"{ref} in namespace '{self.namespace}' (Kubernetes API {self.base_url})"
         data = self._secret_data(ref.name, where)
-        if ref.key not in data:
-            keys = ", ".join(sorted(data)) or "none"
-            raise SecretUnavailable(f"{where}: the secret has no key '{ref.key}' (its keys: {keys})")
+        if ref.key not in data:  # its other keys are not named: they are not this configuration's
+            raise SecretUnavailable(f"{where}: the secret has no key '{ref.key}'")
         try:
             return base64.b64decode(data[ref.key], validate=True)
         except (binascii.Error, TypeError):
@@ -121,7 +144,8 @@ class KubernetesSecrets:
 
     def _secret_data(self, name: str, where: str) -> Mapping[str, str]:
         token = _read_file(os.path.join(self.account_dir, "token")).decode().strip()
-        url = f"{self.base_url}/api/v1/namespaces/{self.namespace}/secrets/{name}"
+        quoted = urllib.parse.quote  # names are validated; quoting keeps any other text out of the path
+        url = f"{self.base_url}/api/v1/namespaces/{quoted(self.namespace, safe='')}/secrets/{quoted(name, safe='')}"
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=API_TIMEOUT_SECONDS, context=self._ssl_context()) as response:
@@ -212,7 +236,8 @@ class SecretResolver:
 
 
 def _check_name(ref: SecretRef) -> None:
-    # Names become a path and a URL: refuse anything that could leave the directory.
-    for part, what in ((ref.name, "name"), (ref.key, "key")):
-        if not part or "/" in part or part in (".", "..") or "\0" in part:
-            raise SecretUnavailable(f"{ref}: the {what} is not a valid Kubernetes secret {what}")
+    # Names become a path and a URL: only what Kubernetes itself accepts (options are
+    # validated the same way; this guards every other caller).
+    for what, problem in (("name", secret_name_problem(ref.name)), ("key", secret_key_problem(ref.key))):
+        if problem:
+            raise SecretUnavailable(f"{ref}: the {what} {problem}")

@@ -99,6 +99,19 @@ class Settings:
         "/var/run/secrets/kubernetes.io/serviceaccount", "token, ca.crt and namespace for the Kubernetes API")
     namespace: str = _setting("", "namespace to read secrets from (empty: the service account's)")
 
+    # -- the operator's policy and the limits of one call (docs/security.md) ---------------
+    policy: str = _setting("", "path of the operator's policy file (empty: the default policy)")
+    role: str = _setting(
+        "pod", "server in the argo-server sidecar: no secret is resolved unless the policy lists it",
+        choices=("pod", "server"))
+    max_configuration_bytes: int = _setting(64 * KiB, "largest plugin configuration text, in bytes", minimum=1 * KiB)
+    max_key_bytes: int = _setting(1 * KiB, "largest artifact key, in bytes (S3's own limit)", minimum=64)
+    call_timeout_seconds: float = _setting(
+        7200.0, "time bound of one call when the client sets no shorter deadline", minimum=1)
+    endpoint_worker_share: float = _setting(
+        0.5, "share of the workers one endpoint (or one local store) may hold at once; further calls to it "
+        "fail at once", minimum=0.01)
+
     # -- logs and traces -------------------------------------------------------------------
     log_level: str = _setting(
         "info", "log level, as Argo names them; the server's --loglevel flag overrides it", choices=tuple(LOG_LEVELS))

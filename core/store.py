@@ -42,6 +42,7 @@ class Store(Protocol):
     scheme: str
 
     def describe(self) -> str: ...
+    def endpoints(self) -> list[str]: ...
     def load(self, key: str, path: str, deadline: Deadline = NO_DEADLINE) -> int: ...
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]: ...
     def list_objects(self, key: str) -> list[str]: ...
@@ -81,6 +82,10 @@ class ArtifactStore:
 
     def describe(self) -> str:
         return self.backend.describe()
+
+    def endpoints(self) -> list[str]:
+        """The servers this store sends requests to (see :meth:`Backend.endpoints`)."""
+        return self.backend.endpoints()
 
     # -- reads -----------------------------------------------------------------------
 

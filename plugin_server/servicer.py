@@ -32,6 +32,7 @@ from ..core.errors import (
     DeadlineExceeded,
     NotFound,
     PermissionDenied,
+    RefusedByPolicy,
     SecretUnavailable,
     StorageUnavailable,
 )
@@ -52,6 +53,7 @@ ARGO_CLIENT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 STATUS_CODES: dict[type[BaseException], grpc.StatusCode] = {
     BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
     BadConfiguration: grpc.StatusCode.INVALID_ARGUMENT,  # the configuration is part of the request
+    RefusedByPolicy: grpc.StatusCode.PERMISSION_DENIED,  # valid, but not allowed by the operator's policy
     SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # a secret the cluster does not (yet) have
     BackendUnavailable: grpc.StatusCode.FAILED_PRECONDITION,  # the image lacks the scheme's extra
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
@@ -237,6 +239,8 @@ class ArtifactServicer:
     ) -> None:
         self.stores = stores
         self.save_stream_settle_seconds = save_stream_settle_seconds
+        #: the time bound of a call whose client sets no (shorter) deadline
+        self.call_timeout_seconds = stores.settings.call_timeout_seconds
         #: Set when the server stops at once (second signal, end of the grace period):
         #: every call in flight stops at its next check and publishes nothing.
         self.abort = abort or threading.Event()
@@ -246,14 +250,17 @@ class ArtifactServicer:
     def deadline(self, context: grpc.ServicerContext) -> Deadline:
         """The call's deadline (the client's, if it set one) and its "called off" test."""
         remaining = context.time_remaining()
-        if remaining is not None and remaining > 10**8:  # no deadline set by the client
-            remaining = None
-        return Deadline(remaining, cancelled=lambda: self.abort.is_set() or not context.is_active())
+        cancelled = lambda: self.abort.is_set() or not context.is_active()  # noqa: E731
+        bound = self.call_timeout_seconds
+        if remaining is None or remaining > bound:  # no deadline set by the client, or a later one
+            return Deadline(bound, cancelled, expired=f"the call ran longer than {bound:g} s "
+                            "(ARGO_ARTIFACT_DRIVER_CALL_TIMEOUT_SECONDS)")
+        return Deadline(remaining, cancelled)
 
     def _store(self, artifact: pb.Artifact, call: Call) -> Store:
         plugin = artifact.plugin
         call.key = plugin.key
-        store = self.stores.store(plugin.configuration)
+        store = self.stores.served(plugin.configuration)
         # only a built store's scheme: an installed one, never a string a workflow made up
         call.scheme, call.store = store.scheme, store.describe()
         return store

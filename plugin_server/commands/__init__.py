@@ -30,7 +30,7 @@ from ... import __version__
 from ...core.settings import SettingError
 
 #: Subcommands, in the order ``--help`` shows them: name -> module of this package.
-COMMANDS = ("backends", "check", "call", "migrate", "demo")
+COMMANDS = ("backends", "check", "policy", "call", "migrate", "demo")
 
 #: Exit codes every subcommand uses.
 OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130

@@ -1,4 +1,5 @@
-"""``argo-artifacts check``: validate a plugin configuration without touching storage.
+"""``argo-artifacts check``: validate a plugin configuration against its backend and the
+operator's policy, without touching storage.
 
 What a user pastes is not always the configuration itself: it may be an artifact's whole
 ``plugin:`` block, or a Workflow (or template, or the artifact-repositories ConfigMap)
@@ -18,20 +19,23 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from ...core.errors import ArtifactError, BadConfiguration, SecretUnavailable, UnknownScheme
+from ...core.errors import ArtifactError, BadConfiguration, RefusedByPolicy, SecretUnavailable, UnknownScheme
 from ...core.options import Option, describe_options
+from ...core.policy import Policy
 from ...core.secrets import SecretRef
 from ...core.stores import StoreCache
 from . import FAILED, OK, ToolError, add_json_argument, print_json
 from .inputs import read_text
+from .policy import add_role_argument, load_policy
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="validate a plugin configuration without touching storage",
-        description="Parse a plugin configuration, load its scheme's backend and validate the options, without "
-        "any network access. CONFIG may also be an artifact's whole 'plugin:' block, or a Workflow, "
+        help="validate a plugin configuration against its backend and the operator's policy",
+        description="Parse a plugin configuration, load its scheme's backend, validate the options and check "
+        "them against the operator's policy (--policy, else ARGO_ARTIFACT_DRIVER_POLICY, else the default "
+        "policy), without touching storage (endpoint names are resolved, to judge their addresses). CONFIG may also be an artifact's whole 'plugin:' block, or a Workflow, "
         "WorkflowTemplate, CronWorkflow or artifact-repositories ConfigMap: every plugin configuration in it "
         "is checked. Exit 0 and print each store with its options (defaults filled in) when all are valid; "
         "exit 1 and say why when one is not.",
@@ -41,11 +45,18 @@ def add_parser(subparsers: Any) -> None:
         "--resolve", action="store_true",
         help="also resolve secret references and report where each credential comes from (never the values)",
     )
+    parser.add_argument("--policy", metavar="FILE", help="the operator policy file (default: "
+                        "ARGO_ARTIFACT_DRIVER_POLICY; the default policy when that is unset)")
+    add_role_argument(parser)
     add_json_argument(parser, "the verdict on each configuration")
 
 
 def run(args: argparse.Namespace) -> int:
-    return check_command(read_text(args.config), resolve=args.resolve, as_json=args.json)
+    try:
+        policy = load_policy(args.policy, args.role)
+    except ValueError as exc:  # a policy that cannot be used is a bad input, like a missing @FILE
+        raise ToolError(str(exc)) from None
+    return check_command(read_text(args.config), resolve=args.resolve, as_json=args.json, policy=policy)
 
 
 @dataclass
@@ -73,12 +84,17 @@ class Verdict:
     help: list[str] = field(default_factory=list)
 
 
-def check_command(text: str, stores: StoreCache | None = None, resolve: bool = False, as_json: bool = False) -> int:
+def check_command(
+    text: str, stores: StoreCache | None = None, resolve: bool = False, as_json: bool = False,
+    policy: Policy | None = None,
+) -> int:
     """Validate every configuration in ``text`` without touching storage; print the verdicts.
 
-    With ``resolve``, also resolve secret references (mounted files, the Kubernetes API)
-    and say where each credential would come from, never printing a value."""
-    stores = stores or StoreCache()
+    Each configuration (a composite's parts included) is checked against ``policy`` where
+    the server checks it, in :meth:`StoreCache.build`. With ``resolve``, also resolve secret
+    references (mounted files, the Kubernetes API) and say where each credential would come
+    from, never printing a value."""
+    stores = stores or StoreCache(policy=policy)
     found, kind = find_configurations(text)
     verdicts = [judge(stores, item, resolve) for item in found]
     for verdict in verdicts:
@@ -99,7 +115,8 @@ def judge(stores: StoreCache, found: Found, resolve: bool) -> Verdict:
             verdict.credentials = configured.credential_report()
     except ArtifactError as exc:
         verdict.error = exc.message
-        if isinstance(exc, BadConfiguration) and not isinstance(exc, (UnknownScheme, SecretUnavailable)):
+        if isinstance(exc, BadConfiguration) and not isinstance(exc, (UnknownScheme, SecretUnavailable,
+                                                                      RefusedByPolicy)):
             _add_help(verdict, stores, found.text, exc.message)
         return verdict
     entry = stores.registry.entries(config.scheme)[0]

@@ -44,9 +44,15 @@ def run_demo(workdir: str | None, keep_serving: bool, as_json: bool = False) -> 
         os.makedirs(base, exist_ok=True)
         with open(config_file, "w") as f:
             f.write(config)
+        # Scheme file is off by default (see the security page of the docs): the demo is an
+        # operator allowing exactly its own store.
+        policy = os.path.join(base, "policy.yaml")
+        with open(policy, "w", encoding="utf-8") as f:
+            f.write(f"schemes: [file]\nfile: {{roots: [{json.dumps(store_root)}]}}\n")
         # the server's log lines would interleave with the steps; they go to a file
         server_log = open(os.path.join(base, "plugin.log"), "wb")
-        server = subprocess.Popen([_server_command(), socket_path], stderr=server_log, stdout=server_log)
+        server = subprocess.Popen([_server_command(), socket_path], stderr=server_log, stdout=server_log,
+                                  env={**os.environ, "ARGO_ARTIFACT_DRIVER_POLICY": policy})
         _wait_for(socket_path, server, server_log.name)
         with PluginClient(socket_path) as client:
             ok = _round_trip(client, config, base, as_json)

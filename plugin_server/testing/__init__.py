@@ -18,7 +18,9 @@ socket, as Argo does) and checks every result out of band through ``store.fs``.
 
 What is here: ``conformance`` (the suite), ``fixtures`` (``plugin``, ``client``, ``key``,
 ``work_dir``, ``plugin_env``), ``store`` (:class:`StoreUnderTest`), ``plugin``
-(:class:`PluginProcess`), ``processes`` (start and stop a test server by its own pid), and
+(:class:`PluginProcess`), ``processes`` (start and stop a test server by its own pid),
+``policy`` (:func:`~.policy.write_policy`: an operator policy allowing exactly your test
+servers, which live on loopback addresses the default policy refuses), and
 :func:`configured` below. Needs pytest (the ``test`` extra).
 """
 

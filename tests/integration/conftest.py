@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support import servers
 from support.stores import (
     AzureStore,
@@ -82,19 +83,36 @@ BACKENDS = list(STORES)
 
 
 @pytest.fixture(scope="session")
-def plugin_env() -> dict[str, str]:
-    env = {**AWS_ENV, **servers.GCS_EMULATOR_ENV}
-    for cls in (FileStore, S3Store, GCSStore, AzureStore, SFTPStore, FTPStore):
-        env.update(cls.plugin_env)
-    return env
-
-
-@pytest.fixture(scope="session")
 def moto_endpoint_b(work_dir: Path) -> str:
     """A second, independent moto server: the other side of a migration or fallback."""
     server = servers.start_moto(work_dir, name="moto-b")
     yield server.info["endpoint"]
     server.stop()
+
+
+#: A listed endpoint where nothing listens (the discard port): a store that is down.
+UNREACHABLE = "127.0.0.1:9"
+
+
+@pytest.fixture(scope="session")
+def test_servers(request: pytest.FixtureRequest) -> list[str]:
+    """``host:port`` of every storage server of the session (each started here)."""
+    endpoints = [request.getfixturevalue("moto_endpoint"), request.getfixturevalue("moto_endpoint_b")]
+    endpoints += [request.getfixturevalue(name).endpoint for name in
+                  ("gcs_server", "azurite_server", "sshd_server", "ftp_server")]
+    return [*endpoints, UNREACHABLE]
+
+
+@pytest.fixture(scope="session")
+def plugin_env(work_dir: Path, tmp_path_factory: pytest.TempPathFactory, test_servers: list[str]) -> dict[str, str]:
+    """The plugin's environment: credentials for the test servers, and an operator policy
+    allowing exactly those servers and the session's temporary directory (every local
+    store and key file of the tests lives there)."""
+    env = {**AWS_ENV, **servers.GCS_EMULATOR_ENV}
+    for cls in (FileStore, S3Store, GCSStore, AzureStore, SFTPStore, FTPStore):
+        env.update(cls.plugin_env)
+    env.update(write_policy(work_dir / "policy.yaml", endpoints=test_servers, roots=[tmp_path_factory.getbasetemp()]))
+    return env
 
 
 @pytest.fixture(params=BACKENDS)

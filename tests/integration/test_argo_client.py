@@ -19,6 +19,7 @@ import pytest
 from argo_artifact_driver.core.units import MiB
 from argo_artifact_driver.plugin_server.servicer import ARGO_CLIENT_MAX_RECEIVE_BYTES
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support.argo_client import ArgoDriver
 from support.stores import FileStore, S3Store
 
@@ -46,11 +47,13 @@ def argo(plugin: PluginProcess) -> ArgoDriver:
 
 
 @pytest.fixture(scope="module")
-def capped_plugin(work_dir: Path) -> PluginProcess:
+def capped_plugin(work_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> PluginProcess:
     site = work_dir / "fsize-cap-site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(CAP_SITECUSTOMIZE)
-    proc = PluginProcess(work_dir / "sockets" / "capped" / "socket", work_dir, env={"PYTHONPATH": str(site)},
+    # scheme file is off by default: the tests' stores live in the session's temporary directory
+    policy = write_policy(work_dir / "capped-policy.yaml", roots=[tmp_path_factory.getbasetemp()])
+    proc = PluginProcess(work_dir / "sockets" / "capped" / "socket", work_dir, env={"PYTHONPATH": str(site), **policy},
                          name="capped-plugin")
     yield proc
     assert proc.stop() == 0

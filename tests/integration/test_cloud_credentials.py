@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support.google_front import ACCESS_TOKEN, GoogleFront
 from support.leaks import stop_and_assert_no_secret_leaked
 from support.servers import GCS_EMULATOR_ENV
@@ -80,12 +81,16 @@ def front_ca(work_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def env(secrets_dir: Path, front_ca, work_dir: Path) -> dict[str, str]:
+def env(secrets_dir: Path, front_ca, work_dir: Path, azurite_server, gcs_server, google_front) -> dict[str, str]:
     """The plugin's environment: no Azure key and no Google credentials of its own; it
     trusts the stand-in's CA (aiohttp through SSL_CERT_FILE, google-auth's requests
-    through REQUESTS_CA_BUNDLE)."""
+    through REQUESTS_CA_BUNDLE); an operator policy listing exactly this module's servers
+    (and Google's token endpoint, where a key's token request goes by default)."""
     ca_file = str(work_dir / "google-front-ca" / "ca.pem")
+    servers = [azurite_server.endpoint, gcs_server.endpoint, f"127.0.0.1:{google_front.port}",
+               "storage.googleapis.com", "oauth2.googleapis.com"]
     return {
+        **write_policy(work_dir / "cloud-policy.yaml", endpoints=servers),
         "SSL_CERT_FILE": ca_file, "REQUESTS_CA_BUNDLE": ca_file,
         "AZURE_STORAGE_ACCOUNT_KEY": "", "AZURE_STORAGE_CONNECTION_STRING": "",
         "GOOGLE_APPLICATION_CREDENTIALS": "", "CLOUDSDK_CONFIG": str(secrets_dir / "no-gcloud"),

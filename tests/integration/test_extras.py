@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support.overlay import OverlayVenv
 from support.uninstalled import site_without
 
@@ -23,7 +24,10 @@ BLOCKED = ("s3fs", "gcsfs", "adlfs", "sshfs", "paramiko")
 @pytest.fixture(scope="module")
 def slim_client(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("slim")
-    proc = PluginProcess(base / "socket", base, env=site_without(base / "site", BLOCKED), name="slim-plugin")
+    # scheme file is off by default: the test's stores live in the session's temporary directory
+    policy = write_policy(base / "policy.yaml", roots=[tmp_path_factory.getbasetemp()])
+    proc = PluginProcess(base / "socket", base, env={**site_without(base / "site", BLOCKED), **policy},
+                         name="slim-plugin")
     client = proc.client()
     yield client
     client.close()
@@ -36,7 +40,7 @@ def slim_client(tmp_path_factory: pytest.TempPathFactory):
         ("scheme: s3\nbucket: b", "s3"),
         ("scheme: gcs\nbucket: b", "gcs"),
         ("scheme: azure\nendpoint: https://acct.blob.core.windows.net\ncontainer: c\nuseSDKCreds: true", "azure"),
-        ("scheme: fsspec\nprotocol: sftp\nroot: /srv\nstorageOptions: {host: 127.0.0.1}", "sftp"),
+        ("scheme: fsspec\nprotocol: sftp\nroot: /srv\nstorageOptions: {host: sftp.example.invalid}", "sftp"),
     ],
 )
 def test_missing_extra_is_named(slim_client, config: str, extra: str):

@@ -21,6 +21,7 @@ from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server.client import artifact
 from argo_artifact_driver.plugin_server.testing.conformance import eventually
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from argo_artifact_driver.plugin_server.testing.processes import free_port
 from support.faults import FaultProxy
 from support.stores import S3Store
@@ -30,9 +31,14 @@ STORAGE_ATTEMPTS = 4  # botocore's, as the S3 backend configures it (Settings.st
 
 
 @pytest.fixture(scope="module")
-def fault_plugin(work_dir, plugin_env):
-    """A plugin with short storage time-outs, so stalls are cut in seconds."""
-    env = {**plugin_env, "ARGO_ARTIFACT_DRIVER_STORAGE_READ_TIMEOUT": "2", "ARGO_ARTIFACT_DRIVER_STORAGE_CONNECT_TIMEOUT": "2"}
+def fault_plugin(work_dir, plugin_env, tmp_path_factory):
+    """A plugin with short storage time-outs, so stalls are cut in seconds. Its policy lists
+    the host 127.0.0.1 without a port: each test puts a fault proxy (or nothing) on a port
+    of its own, chosen when it runs."""
+    policy = write_policy(work_dir / "faults-policy.yaml", endpoints=["127.0.0.1"],
+                          roots=[tmp_path_factory.getbasetemp()])
+    env = {**plugin_env, **policy,
+           "ARGO_ARTIFACT_DRIVER_STORAGE_READ_TIMEOUT": "2", "ARGO_ARTIFACT_DRIVER_STORAGE_CONNECT_TIMEOUT": "2"}
     proc = PluginProcess(work_dir / "sockets" / "faults" / "socket", work_dir, env=env, name="plugin-faults")
     yield proc
     assert proc.stop() == 0, proc.output()[-4000:]

@@ -40,8 +40,11 @@ def usage(pid: int) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def load_plugin(work_dir, plugin_env):
     # 16 workers for 64 clients: the warm-up round surely grows gRPC's pool to its
-    # maximum, so the baseline already holds every thread the pool will ever keep.
-    env = {**plugin_env, "ARGO_ARTIFACT_DRIVER_WORKERS": "16"}
+    # maximum, so the baseline already holds every thread the pool will ever keep. All
+    # clients use one store, so that store may take every worker here: by default one
+    # endpoint holds at most half of them, and the calls beyond would be refused at once
+    # (that bound has its own test, tests/integration/test_security.py).
+    env = {**plugin_env, "ARGO_ARTIFACT_DRIVER_WORKERS": "16", "ARGO_ARTIFACT_DRIVER_ENDPOINT_WORKER_SHARE": "1"}
     proc = PluginProcess(work_dir / "sockets" / "load" / "socket", work_dir, env=env, name="plugin-load")
     yield proc
     assert proc.stop() == 0

@@ -47,3 +47,8 @@ def test_dockerfile_matches_the_recipe():
     assert 'ENTRYPOINT ["argo-artifact-driver"]' in dockerfile
     assert "USER 8737" in dockerfile and "chmod 1777 /tmp" in dockerfile
     assert "pip wheel" in dockerfile and "--no-index --find-links /wheels" in dockerfile
+    recipe = RECIPE.read_text()
+    # the image carries the workflow-pod policy and names it; the recipe checks that file
+    assert "COPY examples/policies/workflow-pod.yaml /etc/argo-artifact-driver/policy.yaml" in dockerfile
+    assert "ARGO_ARTIFACT_DRIVER_POLICY=/etc/argo-artifact-driver/policy.yaml" in dockerfile
+    assert 'cp "$repo/examples/policies/workflow-pod.yaml"' in recipe

@@ -24,6 +24,7 @@ import botocore.session
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess, free_port, port_open
 from support.k8s_api import FakeKubernetesAPI
 from support.leaks import stop_and_assert_no_secret_leaked
@@ -117,9 +118,22 @@ def tls_moto(iam_moto):
 
 
 @pytest.fixture(scope="module")
-def env(iam_moto, secrets_dir, k8s):
-    """The plugin's environment: no AWS keys at all, so only the referenced secrets can work."""
+def proxy(iam_moto):
+    """A recording proxy in front of the moto server (see test_customer_key_encryption)."""
+    recording = RecordingProxy(int(iam_moto["endpoint"].rsplit(":", 1)[1]))
+    yield recording
+    recording.stop()
+
+
+@pytest.fixture(scope="module")
+def env(iam_moto, secrets_dir, k8s, tls_moto, proxy):
+    """The plugin's environment: no AWS keys at all, so only the referenced secrets can work;
+    an operator policy listing exactly this module's servers (and STS, which roleARN uses;
+    the environment sends it to moto)."""
+    servers = [iam_moto["endpoint"], tls_moto["endpoint"], f"127.0.0.1:{proxy.port}", "sts.amazonaws.com",
+               "s3.amazonaws.com"]
     return {
+        **write_policy(iam_moto["work"] / "policy.yaml", endpoints=servers),
         "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
         "AWS_DEFAULT_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
@@ -222,17 +236,13 @@ def test_server_side_encryption_is_recorded_on_objects(client, iam_moto, s3, tmp
     assert s3.head_object(Bucket="argo-artifacts", Key=key + ".stream")["ServerSideEncryption"] == expected["ServerSideEncryption"]
 
 
-def test_customer_key_encryption(client, iam_moto, tmp_path):
+def test_customer_key_encryption(client, proxy, tmp_path):
     """SSE-C: every write and read carries the key headers (moto ignores them, so a
     recording proxy in front of it shows what the plugin sent)."""
-    proxy = RecordingProxy(int(iam_moto["endpoint"].rsplit(":", 1)[1]))
-    try:
-        config = _argo_block(f"127.0.0.1:{proxy.port}") + (
-            "encryptionOptions:\n  serverSideCustomerKeySecret: {name: sse, key: customer-key}\n")
-        key = _roundtrip(client, config, tmp_path, b"sealed")
-        assert client.stream_bytes(config, key) == (b"sealed", "")
-    finally:
-        proxy.stop()
+    config = _argo_block(f"127.0.0.1:{proxy.port}") + (
+        "encryptionOptions:\n  serverSideCustomerKeySecret: {name: sse, key: customer-key}\n")
+    key = _roundtrip(client, config, tmp_path, b"sealed")
+    assert client.stream_bytes(config, key) == (b"sealed", "")
     md5 = base64.b64encode(hashlib.md5(SSE_C_KEY).digest()).decode()
     on_key = [(m, h) for m, path, h in proxy.requests if key in path and m in ("PUT", "GET")]
     assert {m for m, _ in on_key} == {"PUT", "GET"}

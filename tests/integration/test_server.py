@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 
 
 def test_creates_missing_socket_directory_and_exits_0_on_sigterm(tmp_path):
@@ -61,7 +62,8 @@ def test_starts_and_serves_with_argo_executor_args(tmp_path):
     environment), names the rest in one warning line, and serves."""
     args = ["--loglevel", "warn", "--gloglevel", "6", "--log-format", "text", "--kubeconfig=/kube/config",
             "--some-future-flag", "value"]
-    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path, env={"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info"}, args=args)
+    env = {"ARGO_ARTIFACT_DRIVER_LOG_LEVEL": "info", **write_policy(tmp_path / "policy.yaml", roots=[tmp_path / "store"])}
+    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path, env=env, args=args)
     config = f"scheme: file\nroot: {tmp_path / 'store'}\n"
     try:
         client = proc.client()
@@ -135,7 +137,8 @@ def test_health_reports_serving(plugin):
 
 def test_sigterm_lets_a_call_in_flight_finish(tmp_path):
     """A SaveStream still sending when SIGTERM arrives completes, then the server exits 0."""
-    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path)
+    proc = PluginProcess(tmp_path / "s" / "socket", tmp_path,
+                         env=write_policy(tmp_path / "policy.yaml", roots=[tmp_path / "store"]))
     client = proc.client()
     config = f"scheme: file\nroot: {tmp_path / 'store'}\n"
     sent = []

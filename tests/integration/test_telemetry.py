@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support.otlp import OtlpReceiver
 from support.uninstalled import site_without
 
@@ -34,7 +35,9 @@ def receiver():
 
 
 def start_plugin(tmp_path: Path, env: dict[str, str], name: str = "plugin") -> PluginProcess:
-    return PluginProcess(tmp_path / name / "socket", tmp_path, env=env, name=name)
+    # scheme file is off by default: the test's store is in its own temporary directory
+    policy = write_policy(tmp_path / f"{name}-policy.yaml", roots=[tmp_path])
+    return PluginProcess(tmp_path / name / "socket", tmp_path, env={**policy, **env}, name=name)
 
 
 def file_config(tmp_path: Path) -> str:

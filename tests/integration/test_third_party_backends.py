@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support.overlay import OverlayVenv, build_wheels
 
 
@@ -59,13 +60,20 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheels: dict[str, Path]) -> O
     return venv
 
 
-def start_plugin(venv: OverlayVenv, where: Path, name: str) -> PluginProcess:
-    return PluginProcess(where / name / "socket", where, env=webdav_testing.PLUGIN_ENV, name=name, python=venv.python)
+def start_plugin(venv: OverlayVenv, where: Path, name: str, dav_server=None) -> PluginProcess:
+    # The operator's policy: every scheme the venv declares (file among them), the WebDAV
+    # server, and the session's temporary directory for the file stores.
+    servers = [f"127.0.0.1:{dav_server.port}"] if dav_server is not None else []
+    policy = write_policy(where / f"{name}-policy.yaml", endpoints=servers,
+                          schemes=sorted({*BUILTIN_SCHEMES, "webdav", "buggy-hook", *EXPECTED_FAILURES}),
+                          roots=[where.parent])
+    return PluginProcess(where / name / "socket", where, env={**webdav_testing.PLUGIN_ENV, **policy}, name=name,
+                         python=venv.python)
 
 
 @pytest.fixture(scope="module")
-def venv_client(venv: OverlayVenv, tmp_path_factory: pytest.TempPathFactory):
-    plugin = start_plugin(venv, tmp_path_factory.mktemp("plugin"), "plugin-with-broken-backends")
+def venv_client(venv: OverlayVenv, tmp_path_factory: pytest.TempPathFactory, dav):
+    plugin = start_plugin(venv, tmp_path_factory.mktemp("plugin"), "plugin-with-broken-backends", dav)
     client = plugin.client()
     yield client
     client.close()
@@ -182,9 +190,9 @@ def test_a_broken_backend_fails_only_its_own_scheme(venv_client, dav, scheme, tm
 def test_check_reports_the_broken_package_and_passes_the_example(venv):
     done = venv.tools("check", "scheme: broken-import")
     assert done.returncode == 1 and "invalid:" in done.stderr and BROKEN in done.stderr
-    done = venv.tools("check", "scheme: webdav\nurl: http://127.0.0.1:9/dav\n")  # nothing listens: not contacted
+    done = venv.tools("check", "scheme: webdav\nurl: http://dav.example.invalid/dav\n")  # no such server: not contacted
     assert done.returncode == 0, done.stderr
-    assert f"ok: scheme 'webdav' ({WEBDAV} 0.1.0), store http://127.0.0.1:9/dav" in done.stdout
+    assert f"ok: scheme 'webdav' ({WEBDAV} 0.1.0), store http://dav.example.invalid/dav" in done.stdout
     done = venv.tools("check", "scheme: webdav\nurl: http://127.0.0.1:9\nrooot: a\n")
     assert done.returncode == 1
     assert "did you mean 'root'?" in done.stderr
@@ -198,7 +206,7 @@ def test_uninstalling_the_example_fails_only_its_scheme(tmp_path, wheels, dav):
     venv = OverlayVenv(tmp_path / "env", hide=SOURCES)
     venv.pip("install", "--no-deps", "--no-index", str(wheels[WEBDAV]))
     store = webdav_testing.WebdavStore(dav.url)
-    plugin = start_plugin(venv, tmp_path, "plugin-before")
+    plugin = start_plugin(venv, tmp_path, "plugin-before", dav)
     try:
         client = plugin.client()
         assert save_and_load(client, store.config, "before-uninstall", tmp_path) == (True, "")
@@ -210,7 +218,7 @@ def test_uninstalling_the_example_fails_only_its_scheme(tmp_path, wheels, dav):
     listed = venv.tools("backends")
     assert listed.returncode == 0 and "webdav" not in listed.stdout
 
-    plugin = start_plugin(venv, tmp_path, "plugin-after")
+    plugin = start_plugin(venv, tmp_path, "plugin-after", dav)
     try:
         client = plugin.client()
         ok, error = save_and_load(client, store.config, "after-uninstall", tmp_path)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess, console_script
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 
 
 def tools(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -188,7 +189,9 @@ def test_ctrl_c_during_a_call_is_one_line_and_exit_130(tmp_path):
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory: pytest.TempPathFactory) -> PluginProcess:
     base = tmp_path_factory.mktemp("tools-plugin")
-    proc = PluginProcess(base / "socket", base, name="tools-plugin")
+    # scheme file is off by default: the tests' stores live in the session's temporary directory
+    policy = write_policy(base / "policy.yaml", roots=[tmp_path_factory.getbasetemp()])
+    proc = PluginProcess(base / "socket", base, env=policy, name="tools-plugin")
     yield proc
     assert proc.stop() == 0
 

@@ -4,7 +4,9 @@ and the backend API's own checks on the built-in backends."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,9 @@ from argo_artifact_driver.backends.file import FileBackend
 from argo_artifact_driver.backends.s3 import S3Backend
 from argo_artifact_driver.core import Backend, Option, api_problems
 from argo_artifact_driver.plugin_server.testing.plugin import console_script
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
+
+SHIPPED = Path(__file__).resolve().parents[2] / "examples" / "policies"
 
 
 def _builtin_schemes() -> list[str]:
@@ -25,9 +30,10 @@ def _builtin_schemes() -> list[str]:
 BUILTIN_SCHEMES = _builtin_schemes()
 
 
-def tools(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def tools(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [console_script("argo-artifacts"), *args], input=stdin, capture_output=True, text=True, timeout=60
+        [console_script("argo-artifacts"), *args], input=stdin, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -47,9 +53,12 @@ def test_backends_of_an_unknown_scheme_fails_and_says_why():
     assert "nosuchstore" in done.stdout and "FAILED" in done.stdout and "unknown scheme 'nosuchstore'" in done.stdout
 
 
-def test_check_a_valid_configuration_touches_no_storage():
-    # No server listens on port 9; the check must not try to reach it.
-    done = tools("check", "scheme: s3\nbucket: my-bucket\nendpoint: 127.0.0.1:9\ninsecure: true\n")
+def test_check_a_valid_configuration_touches_no_storage(tmp_path):
+    # No server listens on port 9; the check must not try to reach it. A loopback
+    # endpoint needs a policy that lists it (the default refuses loopback).
+    write_policy(tmp_path / "policy.yaml", endpoints=["127.0.0.1:9"])
+    done = tools("check", "--policy", str(tmp_path / "policy.yaml"),
+                 "scheme: s3\nbucket: my-bucket\nendpoint: 127.0.0.1:9\ninsecure: true\n")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "ok: scheme 's3' (argo-artifact-driver 0.1.0), store s3://my-bucket at 127.0.0.1:9"
@@ -59,8 +68,59 @@ def test_check_a_valid_configuration_touches_no_storage():
 def test_check_reads_a_file_or_stdin(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f"scheme: file\nroot: {tmp_path}\n")
-    assert tools("check", f"@{config}").returncode == 0
-    assert tools("check", "@-", stdin=config.read_text()).returncode == 0
+    write_policy(tmp_path / "policy.yaml", roots=[tmp_path])
+    assert tools("check", "--policy", str(tmp_path / "policy.yaml"), f"@{config}").returncode == 0
+    assert tools("check", "--policy", str(tmp_path / "policy.yaml"), "@-", stdin=config.read_text()).returncode == 0
+
+
+@pytest.mark.parametrize("config, says", [
+    ("scheme: s3\nbucket: b\nendpoint: 169.254.169.254\n",
+     "refused by policy: endpoint 169.254.169.254 is link-local (a cloud metadata address) (rule 'endpoints')"),
+    ("scheme: file\nroot: /var/run/secrets\n", "(rule 'schemes')"),
+    ("scheme: fallback\nprimary: {scheme: s3, bucket: a}\nfallback: {scheme: s3, bucket: b, endpoint: 'localhost:9000'}\n",
+     "endpoint localhost:9000 resolves to 127.0.0.1, which is loopback (rule 'endpoints')"),
+    ("scheme: fsspec\nprotocol: simplecache\nstorageOptions: {target_protocol: file}\n", "(rule 'fsspec.protocols')"),
+])
+def test_check_applies_the_default_policy(config, says):
+    done = tools("check", config, env={"ARGO_ARTIFACT_DRIVER_POLICY": ""})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("invalid: refused by policy: ") or "refused by policy" in done.stderr
+    assert says in done.stderr and "options of scheme" not in done.stderr
+
+
+def test_check_applies_the_policy_and_role_of_the_environment(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('secrets: [{name: my-minio-cred, endpoints: ["minio.argo:9000"]}]\n')
+    config = ("scheme: s3\nbucket: b\nendpoint: {endpoint}\naccessKeySecret: {{name: my-minio-cred, key: a}}\n"
+              "secretKeySecret: {{name: my-minio-cred, key: s}}\n")
+    env = {"ARGO_ARTIFACT_DRIVER_POLICY": str(policy), "ARGO_ARTIFACT_DRIVER_ROLE": "server"}
+    assert tools("check", config.format(endpoint="minio.argo:9000"), env=env).returncode == 0
+    done = tools("check", config.format(endpoint="evil.example:443"), env=env)
+    assert done.stderr.strip() == (
+        "invalid: refused by policy: secret 'my-minio-cred' may not be sent to evil.example:443 (rule 'secrets')")
+    unlisted = tools("check", config.format(endpoint="minio.argo:9000").replace("my-minio-cred", "other"),
+                     env={"ARGO_ARTIFACT_DRIVER_ROLE": "server"})
+    assert "resolves no secret the policy does not list (rule 'secrets')" in unlisted.stderr
+
+
+def test_policy_check_validates_a_policy_file(tmp_path):
+    good = tools("policy", "check", "--role", "server", str(SHIPPED / "argo-server.yaml"))
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.splitlines()[0] == f"ok: policy file {SHIPPED / 'argo-server.yaml'} (role server)"
+    assert "  secrets: my-minio-cred -> minio.argo:9000" in good.stdout
+    pod = tools("policy", "check", str(SHIPPED / "workflow-pod.yaml"))
+    assert pod.returncode == 0 and "warning" not in pod.stdout, pod.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schemes: [s3]\nendpoint: [minio:9000]\n")
+    done = tools("policy", "check", str(bad))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"invalid: policy file {bad}: unknown key 'endpoint' (did you mean 'endpoints'?)"
+    risky = tmp_path / "risky.yaml"
+    risky.write_text("schemes: [file, s3]\nfsspec: {protocols: [sftp, simplecache]}\n")
+    done = tools("policy", "check", str(risky))
+    assert done.returncode == 0
+    assert "warning: fsspec protocol 'simplecache' opens local paths, wraps another filesystem" in done.stdout
+    assert "warning: scheme 'file' is allowed but file.roots is empty" in done.stdout
 
 
 @pytest.mark.parametrize(

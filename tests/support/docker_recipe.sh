@@ -25,19 +25,37 @@ id plugin >/dev/null 2>&1 || useradd --uid 8737 --user-group --no-create-home --
 # setpriv execs the command as uid 8737 (runuser would stay in between and not pass SIGTERM on)
 run_as_plugin() { setpriv --reuid="$(id -u plugin)" --regid="$(id -g plugin)" --clear-groups -- env -i PATH=/usr/bin:/bin HOME=/nonexistent "$@"; }
 
+# the image's policy (Dockerfile: COPY examples/policies/workflow-pod.yaml, ENV ..._POLICY):
+# valid, and it keeps scheme file off
+mkdir -p "$work/etc"
+cp "$repo/examples/policies/workflow-pod.yaml" "$work/etc/policy.yaml"
+chmod -R a+rX "$work/etc"
+run_as_plugin "$work/venv/bin/argo-artifacts" policy check "$work/etc/policy.yaml"
+if run_as_plugin env ARGO_ARTIFACT_DRIVER_POLICY="$work/etc/policy.yaml" "$work/venv/bin/argo-artifacts" check \
+    "scheme: file
+root: /tmp" 2>"$work/check.err"; then echo "the image's policy allows scheme file"; exit 1; fi
+grep -q "refused by policy" "$work/check.err"
+
 tmp=$(mktemp -d /tmp/recipe-XXXXXX)
 chmod 1777 "$tmp"
 sock=$tmp/artifact-plugins/recipe/socket
+# an operator's policy for a shared volume, as a derived image would carry it
+printf 'schemes: [file]\nfile: {roots: ["%s"]}\n' "$tmp/store" > "$work/etc/volume-policy.yaml"
+chmod a+r "$work/etc/volume-policy.yaml"
 cd /
 # a plain command, not the function: backgrounding a function forks a subshell, and $!
 # would be that subshell rather than the server
 setpriv --reuid="$(id -u plugin)" --regid="$(id -g plugin)" --clear-groups -- \
-    env -i PATH=/usr/bin:/bin HOME=/nonexistent "$work/venv/bin/argo-artifact-driver" "$sock" > "$work/server.log" 2>&1 &
+    env -i PATH=/usr/bin:/bin HOME=/nonexistent ARGO_ARTIFACT_DRIVER_POLICY="$work/etc/volume-policy.yaml" \
+    "$work/venv/bin/argo-artifact-driver" "$sock" > "$work/server.log" 2>&1 &
 server=$!
 # whatever fails below, never leave the server running (it would outlive the test)
 trap 'kill -KILL "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.05; done
 [ -S "$sock" ] || { cat "$work/server.log"; exit 1; }
+# connectable by another user (Argo's executor): the mode comes from the umask at bind
+mode=$(stat -c '%a' "$sock")
+[ "$mode" = 666 ] || { echo "socket mode $mode, not 666"; exit 1; }
 
 config="scheme: file
 root: $tmp/store"

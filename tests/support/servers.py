@@ -37,6 +37,11 @@ class Server:
     #: Seconds between SIGTERM and SIGKILL.
     stop_timeout: float = 30.0
 
+    @property
+    def endpoint(self) -> str:
+        """``host:port``: every test server listens on 127.0.0.1."""
+        return f"127.0.0.1:{self.port}"
+
     def stop(self) -> int:
         return self.process.stop(self.stop_timeout)
 

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 from argo_artifact_webdav.testing import PLUGIN_ENV, WebdavServer, WebdavStore
 
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
+
 pytest_plugins = ["argo_artifact_driver.plugin_server.testing.fixtures"]
 
 
 @pytest.fixture(scope="session")
-def plugin_env() -> dict[str, str]:
-    """The plugin logs in with the credentials of the test server."""
-    return dict(PLUGIN_ENV)
+def plugin_env(work_dir: Path, webdav_server: WebdavServer) -> dict[str, str]:
+    """The plugin logs in with the credentials of the test server, and its operator policy
+    lists that server (the default policy refuses loopback addresses)."""
+    return {**PLUGIN_ENV, **write_policy(work_dir / "policy.yaml", endpoints=[f"127.0.0.1:{webdav_server.port}"])}
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from argo_artifact_webdav.testing import PLUGIN_ENV
 from argo_artifact_driver.core.backend import API_VERSION, BadConfiguration, api_problems
 from argo_artifact_driver.plugin_server.testing import configured
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 
 
 def make(text: str) -> WebdavBackend:
@@ -53,7 +54,8 @@ def test_credentials_in_the_url_are_refused_and_never_echoed():
 
 def test_wrong_credentials_are_reported_without_the_password(webdav_server, store, key, tmp_path, work_dir):
     """A server refusing the plugin's login is an error naming the key and the store."""
-    env = {**PLUGIN_ENV, "WEBDAV_PASSWORD": "not-the-password"}
+    env = {**PLUGIN_ENV, "WEBDAV_PASSWORD": "not-the-password",
+           **write_policy(tmp_path / "policy.yaml", endpoints=[f"127.0.0.1:{webdav_server.port}"])}
     plugin = PluginProcess(tmp_path / "socket", work_dir, env=env, name="plugin-bad-login")
     try:
         client = plugin.client()
