@@ -34,10 +34,23 @@ def receiver():
     receiver.stop()
 
 
+_started: list[PluginProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_left_running():
+    """A test that fails before its own stop() must not leave its plugin behind."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 def start_plugin(tmp_path: Path, env: dict[str, str], name: str = "plugin") -> PluginProcess:
     # scheme file is off by default: the test's store is in its own temporary directory
     policy = write_policy(tmp_path / f"{name}-policy.yaml", roots=[tmp_path])
-    return PluginProcess(tmp_path / name / "socket", tmp_path, env={**policy, **env}, name=name)
+    plugin = PluginProcess(tmp_path / name / "socket", tmp_path, env={**policy, **env}, name=name)
+    _started.append(plugin)
+    return plugin
 
 
 def file_config(tmp_path: Path) -> str:
