@@ -145,7 +145,8 @@ def ordered(entries: Iterable[Listed], side: str) -> Iterator[Listed]:
         if last is not None and entry.key <= last:
             raise StorageUnavailable(
                 f"the {side} store listed {entry.key!r} after {last!r}: its listing is not in key order "
-                "(UTF-8 byte order), which migrate needs to compare the two stores"
+                "(UTF-8 byte order), which migrate needs to compare the two stores; list it one directory "
+                "at a time, each sorted by migrate, with --walk"
             )
         last = entry.key
         yield entry

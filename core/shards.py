@@ -83,7 +83,7 @@ def parse_boundaries(text: str, shard: Shard) -> list[str]:
             f"--boundaries holds {len(value)} keys, a plan of {shard.count} shards has {shard.count - 1}: "
             f"use the plan printed by 'migrate --plan {shard.count}'"
         )
-    if any(b > a for a, b in zip(value[1:], value)):
+    if any(b > a for a, b in zip(value[1:], value[:-1], strict=True)):
         raise BadRequest("--boundaries must be in increasing order, as 'migrate --plan' prints them")
     return value
 
@@ -103,24 +103,18 @@ def plan(children: Children, prefix: str, count: int) -> list[str]:
 
 
 def _names(children: Children, prefix: str, enough: int) -> list[Name]:
-    """The names below ``prefix``, directories expanded breadth-first until there are
-    ``enough`` of them (or ``MAX_DEPTH`` levels), in key order. An object named exactly
-    ``prefix`` sorts first: before every key below ``prefix/``."""
-    names: list[Name] = []
-    if prefix:
-        names.append(Name(prefix, directory=False))  # may not exist: it only marks a cut
-        names.append(Name(prefix + "/", directory=True))
-    else:
-        names.extend(children(""))
+    """The names below ``prefix``, in key order, expanded a whole level at a time (each
+    directory replaced by what it holds) while there are fewer than ``enough`` and at
+    most ``MAX_DEPTH`` levels: names of one level weigh about the same, so cutting them
+    into groups of equal count balances the shards. Expanding costs one directory
+    listing per directory, fewer than ``enough`` per level."""
+    names = list(children(prefix))
     for _ in range(MAX_DEPTH):
-        if len(names) >= enough or not any(n.directory for n in names):
+        if len(names) >= enough or not any(name.directory for name in names):
             break
         expanded: list[Name] = []
-        for i, name in enumerate(names):
-            if name.directory and len(expanded) + len(names) - i < enough:
-                expanded.extend(children(name.key.rstrip("/")) or [name])
-            else:
-                expanded.append(name)
+        for name in names:
+            expanded.extend((children(name.key.rstrip("/")) or [name]) if name.directory else [name])
         names = expanded
     return names
 
