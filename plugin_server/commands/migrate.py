@@ -13,7 +13,6 @@ stopped.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -28,6 +27,7 @@ from ...core.shards import Shard, parse_boundaries, ranges
 from ...core.store import ArtifactStore
 from ...core.stores import StoreCache
 from ...core.units import MiB
+from . import USAGE, ToolError, add_json_argument, print_json
 from .inputs import read_text
 
 #: Exit status after a signal, as a shell reports a process it killed: 128 + the number.
@@ -64,7 +64,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--grace", type=float, default=20.0, metavar="SECONDS",
                         help="after SIGTERM or Ctrl-C, time objects in flight get to finish before they are "
                         "abandoned (default 20; Kubernetes kills 30 s after SIGTERM)")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_json_argument(parser, "the summary (with --dry-run, each object, then the counts)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             return _run(args, signals)
         except _Interrupted as exc:
-            print(f"migrate: stopped by {signal.Signals(exc.signum).name} before copying started; nothing was "
-                  "copied", file=sys.stderr)
+            print(f"argo-artifacts migrate: stopped by {signal.Signals(exc.signum).name} before copying started; "
+                  "nothing was copied", file=sys.stderr)
             return SIGNAL_EXIT[exc.signum]
 
 
@@ -88,12 +88,11 @@ def _run(args: argparse.Namespace, signals: "_Signals") -> int:
                               walk=args.walk)
         migration.check()
         if args.plan is not None:
-            print(json.dumps(migration.plan(args.plan)))
+            print_json(migration.plan(args.plan))
             return 0
         migration.keys = _range(migration, shard, args.boundaries)
     except (ArtifactError, OSError) as exc:
-        print(f"migrate: {exc}", file=sys.stderr)
-        return 2
+        raise ToolError(str(exc), USAGE) from None
     where = (f"{migration.source.describe()} -> {migration.dest.describe()}, prefix '{args.prefix}'"
              + (f", shard {shard} ({migration.keys})" if shard.count > 1 else ""))
     if args.dry_run:
@@ -184,7 +183,7 @@ class _Signals:
 def _say(text: str) -> None:
     """A line on stderr from a signal handler: unbuffered, so it cannot collide with a
     print the handler interrupted."""
-    os.write(sys.stderr.fileno(), f"migrate: {text}\n".encode())
+    os.write(sys.stderr.fileno(), f"argo-artifacts migrate: {text}\n".encode())
 
 
 def _dry_run(migration: Migration, where: str, as_json: bool) -> int:
@@ -195,11 +194,11 @@ def _dry_run(migration: Migration, where: str, as_json: bool) -> int:
         counts[plan] += 1
         copy_bytes += src.size if plan == COPY else 0
         if as_json:
-            print(json.dumps({"key": src.key, "plan": plan, "size": src.size, "why": why}))
+            print_json({"key": src.key, "plan": plan, "size": src.size, "why": why})
         else:
             print(f"{plan:7} {src.key} ({src.size} bytes; {why})")
     if as_json:
-        print(json.dumps({"dry_run": where, **counts}))
+        print_json({"dry_run": where, **counts})
     else:
         print(f"dry run, {where}: {sum(counts.values())} objects; would copy {counts[COPY]} ({_size(copy_bytes)}); "
               f"{counts['skip']} already identical by their listed checksums; {counts[COMPARE]} present with the same "
@@ -210,8 +209,7 @@ def _dry_run(migration: Migration, where: str, as_json: bool) -> int:
 
 def _print_summary(summary: Summary, where: str, seconds: float, as_json: bool) -> None:
     if as_json:
-        json.dump({**summary.as_dict(), "seconds": round(seconds, 3), "where": where}, sys.stdout)
-        print()
+        print_json({**summary.as_dict(), "seconds": round(seconds, 3), "where": where})
         return
     rate = summary.copied_bytes / seconds / MiB if seconds > 0 else 0.0
     print(f"migrated {where} in {seconds:.1f} s: {summary.listed} objects ({_size(summary.listed_bytes)}); "
