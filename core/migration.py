@@ -86,7 +86,7 @@ class Summary:
     #: Copies by how they were verified; skips by how they were found identical.
     verified_by: Counter = field(default_factory=Counter)
     skipped_by: Counter = field(default_factory=Counter)
-    #: Why the run stopped before the end of the listing ("" when it did not).
+    #: Why the run was stopped (stop(): a signal), "" when it ran to the end.
     stopped: str = ""
     #: Why a listing failed part-way ("" when none did).
     error: str = ""
@@ -233,7 +233,6 @@ class Migration:
                         while len(pending) >= 2 * self.workers and not self._stopping.is_set():
                             pending = collect(pending, block=True)
                     if self._stopping.is_set():
-                        summary.stopped = self._stop_reason
                         break
                     summary.listed += 1
                     summary.listed_bytes += src.size
@@ -253,6 +252,7 @@ class Migration:
             finally:
                 while pending:
                     pending = collect(pending, block=True)
+                summary.stopped = self._stop_reason  # set by stop(), during the listing or after it
         return summary
 
     def migrate_one(self, src: Listed, dst: Listed | None = None) -> Outcome:

@@ -224,7 +224,7 @@ def _print_summary(summary: Summary, where: str, seconds: float, as_json: bool) 
         print(f"  stopped early, listing failed: {summary.error}")
     if summary.stopped:
         abandoned = f"; {len(summary.abandoned)} in flight abandoned, nothing of them published" if summary.abandoned else ""
-        print(f"  {summary.stopped} before the end of the listing{abandoned}: run the same command again to continue")
+        print(f"  {summary.stopped}{abandoned}: run the same command again to continue")
 
 
 def _size(n: int) -> str:

@@ -336,8 +336,8 @@ def _start(src: StoreUnderTest, dst: StoreUnderTest, *args: str) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _large_tree(prefix: str, count: int) -> dict[str, bytes]:
-    return {f"{prefix}/big-{i:02d}": os.urandom(24 * MiB) for i in range(count)}
+def _large_tree(prefix: str, count: int, size: int = 24 * MiB) -> dict[str, bytes]:
+    return {f"{prefix}/big-{i:02d}": os.urandom(size) for i in range(count)}
 
 
 def test_sigterm_finishes_objects_in_flight_prints_the_summary_and_exits_143(moto_endpoint, tmp_path, prefix):
@@ -366,7 +366,7 @@ def test_a_second_signal_abandons_objects_in_flight_leaving_nothing_partial(moto
                                                                             prefix, to):
     src = S3Store(moto_endpoint, "abandon-src")
     dst = FileStore(tmp_path / "dst") if to == "file" else S3Store(moto_endpoint_b, "abandon-dst")
-    objects = _large_tree(prefix, 8)
+    objects = _large_tree(prefix, 6, 64 * MiB)  # each takes a while to stream: in flight at the second signal
     fill(src, objects)
     proc = _start(src, dst, "--prefix", prefix, "--workers", "3")
     if to == "file":
@@ -377,9 +377,14 @@ def test_a_second_signal_abandons_objects_in_flight_leaving_nothing_partial(moto
             return bool(dst.fs.call_s3("list_multipart_uploads", Bucket=dst.root).get("Uploads"))
     assert eventually(writing, timeout=120), "no object was being written"
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    heard = []
+    for line in iter(proc.stderr.readline, ""):  # until the tool says it heard the first
+        heard.append(line)
+        if "SIGINT: no new objects" in line:
+            break
+    proc.send_signal(signal.SIGINT)  # (two sent at once would arrive as one)
     out, err = proc.communicate(timeout=120)
+    err = "".join(heard) + err
     assert proc.returncode == 130, err
     summary = last_json(out)
     assert summary["stopped"] == "stopped by SIGINT" and summary["failed"] == []
