@@ -24,14 +24,17 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..core.backend import (
     Backend,
     BadConfiguration,
+    KeyRange,
+    Listed,
     Option,
     Reach,
     Requirement,
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
 ACCOUNT_NAME_ENV = "AZURE_STORAGE_ACCOUNT_NAME"
 ACCOUNT_KEY_ENV = "AZURE_STORAGE_ACCOUNT_KEY"
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+#: Blobs per List Blobs page (the service's maximum).
+LIST_PAGE_BLOBS = 5000
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,65 @@ class AzureBackend(Backend):
     def describe(self) -> str:
         return f"azure container '{self.root()}' at {self.options['endpoint']}"
 
+    # -- migrate: listing in key order, checksums, in-store copies ----------------------
+
+    #: A block upload (open_writer) gets the Content-MD5 of the bytes written, set with the
+    #: block list: Azure stores that value, it does not compute it (it does for Put Blob).
+    writer_records_checksum = True
+
+    @contextlib.contextmanager
+    def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
+        """The default writer, recording the MD5 of what is written as the blob's
+        Content-MD5 (committed with the block list), so that later listings can compare it."""
+        from azure.storage.blob import ContentSettings
+
+        settings = ContentSettings(content_type="application/octet-stream")
+        with Backend.open_writer(self, fs, rpath, content_settings=settings) as f:
+            yield _RecordingMd5(f, settings)
+
+    def list_sorted(self, fs: Any, rpath: str, keys: KeyRange) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """List Blobs pages from ``startFrom`` the range's start: Azure lists in UTF-8
+        byte order, and only the range is listed (the range is also applied here, for
+        servers that ignore ``startFrom``)."""
+        from fsspec.asyn import sync
+
+        container, _, prefix = rpath.partition("/")
+        start = keys.after.partition("/")[2] if keys.after else ""
+        name_prefix = f"{prefix}/" if prefix else None
+        token = None
+        while True:
+            blobs, token = sync(fs.loop, _list_page, fs, container, name_prefix, start or None, token)
+            for blob in blobs:
+                if keys.beyond(blob["name"]):
+                    return
+                if blob["name"] in keys:
+                    yield blob["name"], blob
+            if not token:
+                return
+
+    def checksums(self, info: Mapping[str, Any]) -> dict[str, str]:
+        """Content-MD5: computed by Azure for a blob written in one Put Blob (and returned
+        by it), recorded by :meth:`open_writer` for a block upload, copied with the blob."""
+        settings = info.get("content_settings")  # a dict, or the SDK's ContentSettings (a dict-like object)
+        md5 = info.get("content_md5") or (settings.get("content_md5") if settings is not None else None)
+        return {"md5": bytes(md5).hex()} if md5 else {}
+
+    def can_copy_from(self, source: Backend) -> bool:
+        """The same account at the same endpoint with the same credentials: a copy inside
+        the account is authorised by them."""
+        return isinstance(source, AzureBackend) and all(
+            self.options[o] == source.options[o] for o in ("endpoint", "accountKeySecret", "useSDKCreds")
+        )
+
+    def copy_from(self, fs: Any, source: Backend, src_rpath: str, rpath: str, listed: Listed) -> Mapping[str, Any]:
+        """Copy Blob from the source blob's URL, waiting until Azure reports it complete
+        (copies inside an account usually are at once); the blob's properties then."""
+        from fsspec.asyn import sync
+
+        sync(fs.loop, _copy_blob, fs, src_rpath, rpath)
+        fs.invalidate_cache(rpath)
+        return fs.info(rpath)
+
     def abandon_writer(self, f: Any) -> None:
         # adlfs stages blocks as they are written and commits the block list in close(),
         # whatever autocommit says, and has no discard: so never close it. Uncommitted
@@ -227,6 +291,54 @@ class AzureBackend(Backend):
 
             with contextlib.suppress(Exception):
                 sync(f.fs.loop, client.close, timeout=10)
+
+
+class _RecordingMd5:
+    """A writer that keeps the MD5 of what went through it in ``settings.content_md5``,
+    up to date after every write, so whichever close commits the block list sends it."""
+
+    def __init__(self, f: Any, settings: Any) -> None:
+        self._f = f
+        self._settings = settings
+        self._md5 = hashlib.md5()
+        settings.content_md5 = bytearray(self._md5.digest())
+
+    def write(self, data: bytes) -> int:
+        self._md5.update(data)
+        self._settings.content_md5 = bytearray(self._md5.digest())
+        return self._f.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+async def _list_page(fs: Any, container: str, prefix: str | None, start: str | None, token: str | None) -> tuple[list, str | None]:
+    """One page of List Blobs: (blob infos, the token of the next page or None)."""
+    client = fs.service_client.get_container_client(container)
+    pages = client.list_blobs(name_starts_with=prefix, start_from=start, results_per_page=LIST_PAGE_BLOBS)
+    pager = pages.by_page(continuation_token=token)
+    blobs = [
+        {"name": f"{container}/{blob.name}", "type": "file", "size": blob.size,
+         "content_md5": blob.content_settings.content_md5}
+        async for blob in await pager.__anext__()
+    ]
+    return blobs, pager.continuation_token
+
+
+async def _copy_blob(fs: Any, src_rpath: str, rpath: str) -> None:
+    import asyncio
+
+    src_container, _, src_blob = src_rpath.partition("/")
+    container, _, blob = rpath.partition("/")
+    source_url = fs.service_client.get_blob_client(src_container, src_blob).url
+    async with fs.service_client.get_blob_client(container, blob) as client:
+        copy = await client.start_copy_from_url(source_url)
+        status = copy.get("copy_status")
+        while status == "pending":
+            await asyncio.sleep(0.5)
+            status = (await client.get_blob_properties()).copy.status
+        if status != "success":
+            raise OSError(f"Azure did not complete the copy of {src_rpath} to {rpath}: copy status {status!r}")
 
 
 def _first_line(exc: BaseException) -> str:

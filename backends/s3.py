@@ -17,11 +17,22 @@ import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from ..core.backend import Backend, BadConfiguration, Option, Reach, Requirement, name_without_slash, secret_ref
+from ..core.backend import (
+    Backend,
+    BadConfiguration,
+    KeyRange,
+    Listed,
+    Option,
+    Reach,
+    Requirement,
+    name_without_slash,
+    secret_ref,
+)
 from ._errors import network_error
 from ._redirects import aiobotocore_session_class
 
@@ -34,6 +45,12 @@ ROLE_SESSION_NAME = "argo-artifact-driver"
 _KEYS = ("accessKeySecret", "secretKeySecret")
 #: Request bodies up to this size go out with their headers (see ``send_small_bodies_at_once``).
 SMALL_BODY_BYTES = 1024 * 1024
+#: The largest object one CopyObject request copies (S3's limit); larger ones go in parts.
+MAX_COPY_OBJECT_BYTES = 5 * 1024**3
+#: Keys per ListObjectsV2 page (S3's maximum).
+LIST_PAGE_KEYS = 1000
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}")
+_MULTIPART_ETAG = re.compile(r"[0-9a-f]{32}-[0-9]+")
 
 
 class S3Backend(Backend):
@@ -157,6 +174,10 @@ class S3Backend(Backend):
             kwargs["session"] = sdk_session(self.scheme)
             if keys:
                 kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
+        # Multipart parts of exactly write_block_size (the last one shorter), whatever the
+        # size of the writes: the object's ETag then follows from its bytes and that size,
+        # which is how migrate verifies a large copy (see upload_part_size).
+        kwargs["fixed_upload_size"] = True
         fs = s3fs.S3FileSystem(**kwargs)
         # s3fs wraps every call in a retry loop of its own (class attribute, 5 attempts,
         # no jitter) on top of botocore's: 1 turns that loop off so attempts do not
@@ -265,6 +286,99 @@ class S3Backend(Backend):
         if isinstance(exc, bx.ParamValidationError):
             return BadConfiguration(f"S3 refused the request's parameters before sending it: {exc}")
         return network_error(exc) or exc
+
+    # -- migrate: listing in key order, checksums, single-request and in-store copies ---
+
+    def list_sorted(self, fs: Any, rpath: str, keys: KeyRange) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """ListObjectsV2 pages of 1,000 keys, from ``StartAfter`` the range's start: S3
+        lists in UTF-8 byte order, and only the range is listed."""
+        bucket, _, prefix = rpath.partition("/")
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": f"{prefix}/" if prefix else "", "MaxKeys": LIST_PAGE_KEYS}
+        start = keys.after.partition("/")[2] if keys.after else ""
+        if start > params["Prefix"]:
+            params["StartAfter"] = start
+        while True:
+            page = fs.call_s3("list_objects_v2", **params)
+            for entry in page.get("Contents", ()):
+                path = f"{bucket}/{entry['Key']}"
+                if keys.beyond(path):
+                    return
+                if path in keys:
+                    yield path, {"name": path, "type": "file", "size": entry["Size"], "ETag": entry.get("ETag")}
+            if not page.get("IsTruncated"):
+                return
+            params["ContinuationToken"] = page["NextContinuationToken"]
+
+    def checksums(self, info: Mapping[str, Any]) -> dict[str, str]:
+        """The ETag (an MD5, or the MD5 of the parts' MD5s) unless the object is encrypted
+        with SSE-KMS or SSE-C, which make it something else; ``ChecksumSHA256`` when the
+        object was uploaded in one request with one."""
+        found = {}
+        sha256 = info.get("ChecksumSHA256")
+        if sha256 and "-" not in sha256:  # "...-N": a checksum of the parts' checksums
+            found["sha256"] = base64.b64decode(sha256).hex()
+        etag = str(info.get("ETag") or "").strip('"')
+        if self._etag_is_md5(info):
+            if _MD5_ETAG.fullmatch(etag):
+                found["md5"] = etag
+            elif _MULTIPART_ETAG.fullmatch(etag):
+                found["md5-of-parts"] = etag
+        return found
+
+    def _etag_is_md5(self, info: Mapping[str, Any]) -> bool:
+        encryption = self.options["encryptionOptions"] or {}
+        if encryption.get("kmsKeyId") or encryption.get("serverSideCustomerKeySecret") is not None:
+            return False
+        return not str(info.get("ServerSideEncryption", "")).startswith("aws:kms") and not info.get("SSECustomerAlgorithm")
+
+    def object_info(self, fs: Any, rpath: str) -> Mapping[str, Any]:
+        """HeadObject with its encryption and checksum headers (s3fs's info drops them):
+        an ETag under SSE-KMS is no MD5, and must not be compared as one."""
+        bucket, _, key = rpath.partition("/")
+        answer = fs.call_s3("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        kept = ("ETag", "ServerSideEncryption", "SSECustomerAlgorithm", "ChecksumSHA256")
+        return {"name": rpath, "type": "file", "size": answer["ContentLength"], **{k: answer[k] for k in kept if k in answer}}
+
+    def upload_part_size(self) -> int | None:
+        return self.settings.write_block_size  # exact parts: fixed_upload_size in create_filesystem
+
+    def upload_bytes(self, fs: Any, rpath: str, data: bytes) -> Mapping[str, Any]:
+        """One PutObject with a SHA-256 the server checks before it stores anything; its
+        answer carries the ETag and ``ChecksumSHA256`` the server computed."""
+        bucket, _, key = rpath.partition("/")
+        answer = fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, ChecksumAlgorithm="SHA256")
+        fs.invalidate_cache(rpath)
+        return answer
+
+    def can_copy_from(self, source: Backend) -> bool:
+        """The same endpoint and region reached with the same credentials (so the
+        destination's credentials can read the source), and no SSE-C key on either side
+        (a copy would need the source's key sent as well)."""
+        if not isinstance(source, S3Backend):
+            return False
+        same = ("endpoint", "insecure", "region", "addressingStyle", "useSDKCreds", "roleARN",
+                "accessKeySecret", "secretKeySecret", "sessionTokenSecret", "caSecret")
+        customer_keys = [(b.options["encryptionOptions"] or {}).get("serverSideCustomerKeySecret") for b in (self, source)]
+        return all(self.options[o] == source.options[o] for o in same) and customer_keys == [None, None]
+
+    def copy_from(self, fs: Any, source: Backend, src_rpath: str, rpath: str, listed: Listed) -> Mapping[str, Any]:
+        """One CopyObject, with a SHA-256 the server computes from the source's bytes, when
+        the source was uploaded in one part; its answer holds the copy's ETag. A source
+        uploaded in parts (its listed ETag says so) is copied with s3fs's
+        ``preserve_etag``: part by part in the source's own part sizes (UploadPartCopy), so
+        that the copy's ETag equals the source's (CopyObject would give it another kind
+        of ETag, comparable with the source's only by reading both)."""
+        if "md5-of-parts" in listed.checksums or listed.size > MAX_COPY_OBJECT_BYTES:
+            fs.cp_file(src_rpath, rpath, preserve_etag=True)
+            fs.invalidate_cache(rpath)
+            return self.object_info(fs, rpath)
+        src_bucket, _, src_key = src_rpath.partition("/")
+        bucket, _, key = rpath.partition("/")
+        answer = fs.call_s3("copy_object", Bucket=bucket, Key=key, CopySource={"Bucket": src_bucket, "Key": src_key},
+                            ChecksumAlgorithm="SHA256")
+        fs.invalidate_cache(rpath)
+        return {"size": listed.size, **answer.get("CopyObjectResult", {}),
+                **{k: v for k, v in answer.items() if k in ("ServerSideEncryption", "SSECustomerAlgorithm")}}
 
     # -- reporting -------------------------------------------------------------------
 

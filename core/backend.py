@@ -25,6 +25,7 @@ Declared (class attributes)
 ``requires``              the packages of its SDK (:class:`Requirement`: module, extra or install)
 ``write_strategy``        :class:`WriteStrategy`: how a write is kept invisible until complete
 ``filesystem_per_thread`` True when the filesystem object cannot be shared between threads
+``writer_records_checksum`` True when ``open_writer``'s checksum is the writer's record (migrate)
 ========================  ====================================================================
 Must provide
 ----------------------------------------------------------------------------------------------
@@ -49,6 +50,17 @@ May override (each has a default that keeps the guarantees stated on it)
 ``transient_errors()``    SDK errors of a response body that broke after its request succeeded
 ``builtin_error()``       the Python builtin an SDK exception stands for
 ========================  ====================================================================
+May override for ``argo-artifacts migrate`` (defaults: "not available"; migrate then reads
+objects to compare and verify them, and copies through its own process)
+----------------------------------------------------------------------------------------------
+``list_sorted()``         objects below a path in key order, streamed, only a key range
+``checksums()``           what the store keeps of an object's content (md5, sha256, ...)
+``object_info()``         one object as the store describes it now (what ``checksums()`` reads)
+``upload_part_size()``    the part size its multipart ETags depend on (S3)
+``upload_bytes()``        a small object in one request; the store's answer
+``can_copy_from()``       whether objects of another configured store can be copied inside
+``copy_from()``           copy one object inside the store (no byte through the plugin)
+========================  ====================================================================
 
 Compatibility: within one ``API_VERSION`` nothing here changes incompatibly; new optional
 hooks may appear, always with a default that keeps existing backends working.
@@ -72,6 +84,7 @@ from .errors import (
     StorageUnavailable,
 )
 from .imports import Requirement, require
+from .listing import KeyRange, Listed, walk_sorted
 from .options import (
     Option,
     Reach,
@@ -100,6 +113,8 @@ __all__ = [
     "BadConfiguration",
     "BadRequest",
     "Conflict",
+    "KeyRange",
+    "Listed",
     "NotFound",
     "Option",
     "PermissionDenied",
@@ -184,6 +199,11 @@ class Backend(abc.ABC):
     #: True when one filesystem object cannot serve several threads at once (ftplib's
     #: single connection): the plugin then builds one per thread.
     filesystem_per_thread: bool = False
+    #: Whether the checksum an object written through :meth:`open_writer` shows is the
+    #: writer's own record (Azure's Content-MD5 of a block upload) rather than one the
+    #: store computed from what it received: migrate then reads such a copy back once
+    #: to verify it, and compares later runs by that record.
+    writer_records_checksum: ClassVar[bool] = False
 
     def __init__(
         self, scheme: str, options: Mapping[str, Any], settings: "Settings", secrets: SecretSource | None = None
@@ -313,7 +333,7 @@ class Backend(abc.ABC):
         return open_streaming_reader(fs, rpath, self.settings.read_block_size)
 
     @contextlib.contextmanager
-    def open_writer(self, fs: "AbstractFileSystem", rpath: str) -> Iterator[BinaryIO]:
+    def open_writer(self, fs: "AbstractFileSystem", rpath: str, **options: Any) -> Iterator[BinaryIO]:
         """A writable binary file whose content appears at ``rpath`` only if the block
         exits cleanly; on an exception nothing new is visible at ``rpath`` (SaveStream).
 
@@ -321,9 +341,10 @@ class Backend(abc.ABC):
         With ``RENAME_INTO_PLACE`` ``rpath`` is a temporary name and the default is a plain
         write; with ``ATOMIC_UPLOAD`` the default is fsspec's ``autocommit=False`` with
         commit/discard, which s3fs, gcsfs and adlfs implement as a multipart upload
-        completed (or aborted) at the end."""
+        completed (or aborted) at the end. ``options`` go to ``fs.open`` (for an override
+        that passes what its filesystem takes)."""
         if self.write_strategy is WriteStrategy.RENAME_INTO_PLACE:
-            f = fs.open(rpath, "wb")
+            f = fs.open(rpath, "wb", **options)
             try:
                 yield f
                 f.close()
@@ -331,7 +352,7 @@ class Backend(abc.ABC):
                 self.abandon_writer(f)
                 raise
             return
-        f = fs.open(rpath, "wb", autocommit=False, block_size=self.settings.write_block_size)
+        f = fs.open(rpath, "wb", autocommit=False, block_size=self.settings.write_block_size, **options)
         try:
             yield f
             f.close()
@@ -355,6 +376,64 @@ class Backend(abc.ABC):
     def check_path(self, rpath: str) -> None:
         """Refuse (raise :class:`BadRequest`) a store path that leaves :meth:`root`, on
         stores with symbolic links. Default: nothing to check."""
+
+    # -- migrate hooks, with defaults that mean "not available" ---------------------------
+
+    def list_sorted(self, fs: "AbstractFileSystem", rpath: str, keys: KeyRange) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """``(path, info)`` of every object below ``rpath/`` whose path is in ``keys``, in
+        key order (the order of Python strings, which is UTF-8 byte order).
+
+        Must stream: memory must not grow with the number of objects (one page of the
+        store's listing at a time); where the store can start a listing at a key (S3's
+        ``StartAfter``), list only the range. ``info`` carries ``size`` and what
+        :meth:`checksums` reads. Default: a walk of ``fs.ls``, one directory at a time,
+        each sorted as key order needs, directories outside ``keys`` not listed."""
+        return walk_sorted(fs, rpath, keys)
+
+    def checksums(self, info: Mapping[str, Any]) -> dict[str, str]:
+        """What the store keeps of an object's content, by algorithm (``md5``, ``sha256``,
+        ``md5-of-parts``, ``crc32c``; see :mod:`argo_artifact_driver.core.checksums`), read
+        from ``info``: an entry of :meth:`list_sorted`, of ``fs.info``, or the answer of
+        :meth:`upload_bytes` or :meth:`copy_from`. Must not make a request; report only
+        values the store computed from the bytes it holds (or checked against them).
+        Default: none, so migrate reads objects to compare them."""
+        return {}
+
+    def object_info(self, fs: "AbstractFileSystem", rpath: str) -> Mapping[str, Any]:
+        """The object at ``rpath`` as the store describes it now, one request: ``size`` and
+        what :meth:`checksums` reads. Default: ``fs.info``; override where the filesystem's
+        info leaves out what :meth:`checksums` needs (s3fs drops S3's encryption and
+        checksum headers)."""
+        return fs.info(rpath)
+
+    def upload_part_size(self) -> int | None:
+        """The size of the parts of a multipart upload made by :meth:`open_writer`, when
+        the store's checksum of such an object depends on it (S3's multipart ETag, the
+        ``md5-of-parts`` algorithm); None otherwise. Default: None."""
+        return None
+
+    def upload_bytes(self, fs: "AbstractFileSystem", rpath: str, data: bytes) -> Mapping[str, Any]:
+        """Write ``data`` (at most the write block size) to ``rpath`` in one request where
+        the store allows, published whole or not at all (with ``RENAME_INTO_PLACE``,
+        ``rpath`` is the temporary name the plugin then publishes); return the store's
+        answer for :meth:`checksums`, ``{}`` when it says nothing. Default:
+        ``pipe_file``, one request on object stores."""
+        return fs.pipe_file(rpath, data) or {}
+
+    def can_copy_from(self, source: "Backend") -> bool:
+        """Whether :meth:`copy_from` can copy objects of ``source`` (another configured
+        backend) into this store without their bytes passing through the plugin: the same
+        endpoint or account, reached with the same credentials. No I/O. Default: False."""
+        return False
+
+    def copy_from(
+        self, fs: "AbstractFileSystem", source: "Backend", src_rpath: str, rpath: str, listed: Listed
+    ) -> Mapping[str, Any]:
+        """Copy ``source``'s object at ``src_rpath`` (as its listing described it: ``size``,
+        ``checksums``) to ``rpath`` inside the store (S3 CopyObject, GCS rewrite, Azure copy
+        from URL), published whole or not at all; return the new object's info for
+        :meth:`checksums`. Called only when :meth:`can_copy_from` said so; ``fs`` reaches both."""
+        raise NotImplementedError(f"{type(self).__name__} cannot copy objects inside its store")
 
     # -- error hooks -------------------------------------------------------------------
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
 from .backend import WriteStrategy
 from .deadline import NO_DEADLINE, Deadline
 from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFound, is_transient, translate
 from .fscache import FilesystemCache
 from .keys import is_partial_name, join_key, normalize_key, partial_name, relative_member, safe_local_join
+from .listing import EVERYTHING, KeyRange, Listed, walk_sorted
 from .localfs import load_target, save_source, staged, tree_files
 from .observe import NO_OBSERVER, Observer
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
@@ -155,40 +155,122 @@ class ArtifactStore:
             with self.observer.operation("isdir"):
                 return bool(self.fs.isdir(rpath))
 
-    def inventory(self, prefix: str = "") -> "Inventory":
-        """Every object at ``prefix`` or below ``prefix/``, in one recursive listing (what a
-        migration compares). Directory markers (empty objects named ``dir/``) and, on stores
-        that write under a temporary name, writes in progress are left out; objects whose
-        names no artifact key can address are listed apart, with the reason."""
+    def list_sorted(self, prefix: str = "", keys: KeyRange = EVERYTHING, walk: bool = False) -> Iterator[Listed]:
+        """Every object at ``prefix`` or below ``prefix/`` whose key is in ``keys``, in key
+        order, streamed (what a migration merges with another store's listing): through
+        the backend's ``list_sorted``, or with ``walk`` one directory at a time, each
+        sorted here (for servers whose own listing is not in key order).
+
+        Directory markers (empty objects named ``dir/``) and, on stores that write under a
+        temporary name, writes in progress are left out; objects whose names no artifact
+        key can address are listed with the reason, so that they are reported."""
         prefix = normalize_key(prefix, allow_empty=True)
         with self._translated(prefix):
-            rpath = self._rpath(prefix)
+            root = self._root_path()
+            base = self._rpath(prefix)
             fs = self.fs
-            fs.invalidate_cache(rpath)  # a long-lived filesystem may hold an old listing
+            fs.invalidate_cache(base)  # a long-lived filesystem may hold an old listing
+            if prefix and prefix in keys:
+                info = self._info(base)  # an object named exactly like the prefix sorts first
+                if info is not None and info.get("type") != "directory":
+                    yield self._listed(prefix, info)
+            lister = walk_sorted if walk else self.backend.list_sorted
             with self.observer.operation("list") as op:
-                found = _find_detailed(fs, rpath)
-                op.note(objects=len(found))
-        inventory = Inventory()
-        for path, info in found.items():
-            rel = "" if path.rstrip("/") == rpath else relative_member(rpath, path)
-            if rel is None or info.get("type") == "directory" or (self.renames_into_place and is_partial_name(path)):
-                continue
-            size = int(info.get("size") or 0)
-            raw = join_key(prefix, rel)
-            problem = _unaddressable(raw, size)
-            if problem == _MARKER:
-                continue
-            if problem:
-                inventory.unaddressable[raw] = problem
-            else:
-                inventory.sizes[raw] = size
-        return inventory
+                count = 0
+                for path, info in lister(fs, base, keys.within(root)):
+                    count += 1
+                    key = relative_member(root, path) if root else path
+                    if key is None or (self.renames_into_place and is_partial_name(path)):
+                        continue
+                    listed = self._listed(key, info)
+                    if listed.problem != _MARKER:
+                        yield listed
+                op.note(objects=count)
 
-    def check_root(self) -> None:
+    def names_below(self, key: str) -> list[tuple[str, bool]]:
+        """``(key, is a directory)`` of each entry one level below ``key/`` (below the root
+        for ""), in key order, a directory's key ending with '/': what a shard plan is
+        made from."""
+        key = normalize_key(key, allow_empty=True)
+        with self._translated(key):
+            root = self._root_path()
+            rpath = self._rpath(key)
+            fs = self.fs
+            fs.invalidate_cache(rpath)
+            try:
+                with self.observer.operation("list"):
+                    entries = fs.ls(rpath, detail=True)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        names = []
+        for info in entries:
+            path = info["name"].rstrip("/")
+            name = relative_member(root, path) if root else path
+            if name is None or path == rpath:
+                continue
+            directory = info.get("type") == "directory"
+            names.append((name + "/" if directory else name, directory))
+        return sorted(names)
+
+    def stat(self, key: str) -> Listed:
+        """The object at ``key`` as the store describes it now (one request)."""
+        with self._translated(key):
+            rpath = self._rpath(key)
+            self.fs.invalidate_cache(rpath)
+            with self.observer.operation("info"):
+                return self._listed(key, self.backend.object_info(self.fs, rpath))
+
+    def read_bytes(self, key: str, size: int) -> bytes:
+        """The whole object at ``key``, listed with ``size`` bytes, through the backend's
+        reader (one GET on object stores; s3fs's ``cat_file`` would ask for the size
+        first). Up to ``size + 1`` bytes are read, so an object that grew shows it."""
+        with self._translated(key), self.observer.operation("get") as op:
+            with self.backend.open_reader(self.fs, self._rpath(key)) as reader:
+                data = reader.read(size + 1)
+            op.note(bytes=len(data))
+            return data
+
+    def put_bytes(self, key: str, data: bytes) -> Listed:
+        """Write a small object in one request where the store allows, through the write
+        strategy (published whole or not at all); return it with the checksums the store
+        answered with."""
+        with self._translated(key), self.observer.operation("put") as op:
+            op.note(bytes=len(data))
+            rpath = self._rpath(key)
+            if not self.renames_into_place:
+                answer = self.backend.upload_bytes(self.fs, rpath, data)
+            else:
+                with self._temporary_sibling(rpath) as tmp:
+                    answer = self.backend.upload_bytes(self.fs, tmp, data)
+        return Listed(key, len(data), self.backend.checksums(answer))
+
+    def can_copy_from(self, source: "ArtifactStore") -> bool:
+        """Whether :meth:`copy_from` can copy ``source``'s objects inside the store."""
+        return self.backend.can_copy_from(source.backend)
+
+    def copy_from(self, source: "ArtifactStore", listed: Listed) -> Listed:
+        """Copy ``source``'s object ``listed`` here without its bytes passing through this
+        process (see :meth:`can_copy_from`); return the new object as the store describes it."""
+        key = listed.key
+        with self._translated(key), self.observer.operation("copy") as op:
+            op.note(bytes=listed.size)
+            info = self.backend.copy_from(self.fs, source.backend, source._rpath(key), self._rpath(key), listed)
+            return self._listed(key, info)
+
+    def overlaps(self, other: "ArtifactStore") -> bool:
+        """Whether the two stores are the same, or one lies inside the other (a directory
+        below the other's root): a migration between them would copy onto its own source."""
+        if self.scheme != other.scheme:
+            return False
+        mine, theirs = self.describe(), other.describe()
+        return mine == theirs or mine.startswith(theirs.rstrip("/") + "/") or theirs.startswith(mine.rstrip("/") + "/")
+
+    def check_root(self, must_exist: bool = False) -> None:
         """Raise BadConfiguration when the store's root (its bucket or container) does not
         exist, so that "no such key" can be told from "no such store"; a no-op on stores
-        whose writes create the root (file systems)."""
-        if self.renames_into_place:
+        whose writes create the root (file systems), unless ``must_exist`` (a store to
+        read from)."""
+        if self.renames_into_place and not must_exist:
             return
         with self._translated(""):
             root = self._root_path()
@@ -364,6 +446,12 @@ class ArtifactStore:
                 raise
             raise error from exc
 
+    def _listed(self, key: str, info: Mapping[str, Any]) -> Listed:
+        size = int(info.get("size") or 0)
+        if info.get("type") == "link":
+            return Listed(key, size, problem="a symbolic link to a directory: not followed (copy its target instead)")
+        return Listed(key, size, self.backend.checksums(info), _unaddressable(key, size))
+
     def _info(self, rpath: str) -> dict | None:
         fs = self.fs
         with self.observer.operation("info"):
@@ -475,16 +563,6 @@ class Member(NamedTuple):
 
 def _size(info: dict) -> int:
     return int(info.get("size") or 0)
-
-
-@dataclass
-class Inventory:
-    """What :meth:`ArtifactStore.inventory` found."""
-
-    #: Size of every object, by artifact key.
-    sizes: dict[str, int] = field(default_factory=dict)
-    #: Objects no artifact key reaches (store name -> why), so no Load or Save can move them.
-    unaddressable: dict[str, str] = field(default_factory=dict)
 
 
 _MARKER = "directory marker"

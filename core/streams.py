@@ -2,7 +2,7 @@
 
 fsspec's buffered ``open()`` reads in ranged requests of one block each; some servers
 (moto copies the whole object per ranged GET) and every high-latency link make that slow
-for large objects. Async filesystems (s3fs, gcsfs, ...) offer ``open_async``: one
+for large objects. Some async filesystems (s3fs, fsspec's HTTP) offer ``open_async``: one
 streamed GET read incrementally. This module drives that from a worker thread on
 fsspec's own event loop, and falls back to ``open()`` where it is not offered.
 """
@@ -17,18 +17,39 @@ if TYPE_CHECKING:
 
 
 class _AsyncStreamReader:
-    """Blocking ``read(n)`` over an fsspec async streamed file."""
+    """Blocking ``read(n)`` over an fsspec async streamed file, opened by the first read.
 
-    def __init__(self, fs: "AbstractFileSystem", afile: Any) -> None:
+    Each call is one trip to fsspec's event loop thread, and those trips cost (two thread
+    wake-ups each, slow on a busy machine): the file is opened in the same trip as the
+    first read and closed in the same trip as the read that reaches its end, so a small
+    object takes one trip, not three."""
+
+    def __init__(self, fs: "AbstractFileSystem", rpath: str, block_size: int) -> None:
         self._fs = fs
-        self._afile = afile
+        self._rpath = rpath
+        self._block_size = block_size
+        self._afile: Any = None
+        self._fallback: Any = None  # fs.open()'s file, where open_async turns out not to exist
+        self._done = False
 
     def read(self, n: int) -> bytes:
         from fsspec.asyn import sync
 
-        return sync(self._fs.loop, self._read_full, n)
+        if self._fallback is not None:
+            return self._fallback.read(n)
+        if self._done:
+            return b""
+        try:
+            return sync(self._fs.loop, self._read_full, n)
+        except NotImplementedError:  # a wrapper whose inner filesystem has no open_async
+            if self._afile is not None:
+                raise
+            self._fallback = _open_buffered(self._fs, self._rpath, self._block_size)
+            return self._fallback.read(n)
 
     async def _read_full(self, n: int) -> bytes:
+        if self._afile is None:
+            self._afile = await self._fs.open_async(self._rpath, "rb")
         # A streamed body returns whatever the socket has (often 64 KiB); gather up to
         # n bytes so each message sent upstream is a full chunk.
         parts: list[bytes] = []
@@ -36,6 +57,8 @@ class _AsyncStreamReader:
         while size < n:
             part = await self._afile.read(n - size)
             if not part:
+                self._done = True
+                await self._afile.close()
                 break
             parts.append(part)
             size += len(part)
@@ -44,34 +67,41 @@ class _AsyncStreamReader:
     def close(self) -> None:
         from fsspec.asyn import sync
 
-        with contextlib.suppress(Exception):
-            sync(self._fs.loop, self._afile.close)
+        if self._fallback is not None:
+            self._fallback.close()
+        if self._afile is not None and not self._done:
+            with contextlib.suppress(Exception):
+                sync(self._fs.loop, self._afile.close)
 
 
 @contextlib.contextmanager
 def open_streaming_reader(fs: "AbstractFileSystem", rpath: str, block_size: int) -> Iterator[Any]:
     """Yield a reader for ``rpath``; see :meth:`Backend.open_reader`."""
-    reader = _open_async(fs, rpath)
-    if reader is None:
-        with fs.open(rpath, "rb", block_size=block_size) as f:
-            # Some stores (gcsfs) open a prefix as an empty file; say what it is instead.
-            if (getattr(f, "details", None) or {}).get("type") == "directory":
-                raise IsADirectoryError(rpath)
+    if not _has_open_async(fs):
+        with _open_buffered(fs, rpath, block_size) as f:
             yield f
         return
+    reader = _AsyncStreamReader(fs, rpath, block_size)
     try:
         yield reader
     finally:
         reader.close()
 
 
-def _open_async(fs: "AbstractFileSystem", rpath: str) -> _AsyncStreamReader | None:
-    if not getattr(fs, "async_impl", False):
-        return None
-    from fsspec.asyn import sync
+def _open_buffered(fs: "AbstractFileSystem", rpath: str, block_size: int) -> Any:
+    f = fs.open(rpath, "rb", block_size=block_size)
+    # Some stores (gcsfs) open a prefix as an empty file; say what it is instead.
+    if (getattr(f, "details", None) or {}).get("type") == "directory":
+        f.close()
+        raise IsADirectoryError(rpath)
+    return f
 
-    try:
-        afile = sync(fs.loop, fs.open_async, rpath, "rb")
-    except NotImplementedError:
-        return None
-    return _AsyncStreamReader(fs, afile)
+
+def _has_open_async(fs: "AbstractFileSystem") -> bool:
+    """Whether the filesystem implements ``open_async`` (s3fs does; gcsfs, adlfs and sshfs
+    keep fsspec's base method, which raises NotImplementedError)."""
+    if not getattr(fs, "async_impl", False):
+        return False
+    from fsspec.asyn import AsyncFileSystem
+
+    return getattr(type(fs), "open_async", None) is not AsyncFileSystem.open_async

@@ -62,3 +62,8 @@ def make_store(
     options.setdefault("root", new_root())
     settings = settings or Settings()
     return ArtifactStore(cls("memory", options, settings, SecretResolver(secrets_dir="/nonexistent")), observer)
+
+
+def sizes(store: ArtifactStore, prefix: str = "") -> dict[str, int]:
+    """What ``store`` holds at ``prefix`` and below, as {key: size}, from its own listing."""
+    return {entry.key: entry.size for entry in store.list_sorted(prefix)}

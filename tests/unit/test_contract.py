@@ -23,7 +23,8 @@ def table_names() -> set[str]:
 
 def test_the_table_lists_every_hook_and_declaration_and_nothing_else():
     methods = {name for name, _ in inspect.getmembers(Backend, inspect.isfunction) if not name.startswith("_")}
-    declared = {"api_version", "option_spec", "requires", "write_strategy", "filesystem_per_thread"}
+    declared = {"api_version", "option_spec", "requires", "write_strategy", "filesystem_per_thread",
+                "writer_records_checksum"}
     assert table_names() == (methods - HELPERS) | declared
 
 

@@ -13,7 +13,7 @@ from argo_artifact_driver.core.errors import BadRequest, Cancelled, Conflict, No
 from argo_artifact_driver.core.keys import is_partial_name
 from argo_artifact_driver.core.settings import Settings
 from argo_artifact_driver.core.store import ArtifactStore
-from support.memory import MemoryBackend, RenamingMemoryBackend, make_store
+from support.memory import MemoryBackend, RenamingMemoryBackend, make_store, sizes
 
 TREE = {"hello.txt": b"hello", "reports/summary.json": b"{}", "reports/deep/x.bin": b"\x00\x01", "empty": b""}
 
@@ -169,24 +169,24 @@ def test_keys_that_leave_the_root_are_refused_everywhere(store, tmp_path):
             store.load(key, str(tmp_path / "x"))
 
 
-def test_inventory_lists_sizes_by_key():
+def test_list_sorted_gives_sizes_by_key():
     store = make_store()
     root = store.backend.root()
     for name, data in {"a": b"1", "b/c": b"33", "b/d/e": b""}.items():
         store.fs.pipe_file(f"{root}/{name}", data)
-    assert store.inventory().sizes == {"a": 1, "b/c": 2, "b/d/e": 0}
-    assert store.inventory("b").sizes == {"b/c": 2, "b/d/e": 0}
+    assert sizes(store) == {"a": 1, "b/c": 2, "b/d/e": 0}
+    assert sizes(store, "b") == {"b/c": 2, "b/d/e": 0}
     # Names no key can express (an object store keeps 'x//y' and a non-empty 'dir/';
     # fsspec's memory filesystem cannot hold them) are covered by the integration suite.
 
 
-def test_inventory_skips_writes_in_progress_only_where_writes_use_temporary_names():
+def test_list_sorted_skips_writes_in_progress_only_where_writes_use_temporary_names():
     for cls, listed in ((MemoryBackend, {".k.partial-0123456789ab", "k"}), (RenamingMemoryBackend, {"k"})):
         store = make_store(cls)
         root = store.backend.root()
         store.fs.pipe_file(f"{root}/k", b"1")
         store.fs.pipe_file(f"{root}/.k.partial-0123456789ab", b"half")
-        assert set(store.inventory().sizes) == listed
+        assert set(sizes(store)) == listed
 
 
 def test_a_body_that_breaks_mid_download_is_retried_whole(tmp_path):
