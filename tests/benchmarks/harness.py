@@ -142,7 +142,8 @@ class Row:
     ratio: float | None  # figure / baseline, in the target's sense
     target: str
     met: bool | None
-    note: str = ""
+    note: str = ""  # other baselines and context, measured in the same run
+    loadavg: str = field(default_factory=lambda: load())  # the load average when the figure was taken
 
 
 @dataclass
@@ -152,11 +153,12 @@ class Report:
     def add(self, row: Row) -> None:
         self.rows.append(row)
         print(f"  {row.case}: {row.figure} vs {row.baseline} -> {_ratio(row.ratio)} "
-              f"(target {row.target}: {_met(row.met)}) [{load()}] {row.note}", flush=True)
+              f"(target {row.target}: {_met(row.met)}) [{row.loadavg}] {row.note}", flush=True)
 
     def table(self) -> str:
-        head = ("bench", "case", "plugin", "baseline (same run)", "ratio", "target", "met")
-        lines = [head] + [(r.bench, r.case, r.figure, r.baseline, _ratio(r.ratio), r.target, _met(r.met)) for r in self.rows]
+        head = ("bench", "case", "plugin", "baseline (same run)", "ratio", "target", "met", "load", "also measured")
+        lines = [head] + [(r.bench, r.case, r.figure, r.baseline, _ratio(r.ratio), r.target, _met(r.met), r.loadavg[5:], r.note)
+                          for r in self.rows]
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
         out = []
         for n, line in enumerate(lines):
