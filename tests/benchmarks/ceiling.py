@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from transfer_calls import check, drain_stream, file_chunks
+
 from argo_artifact_driver.plugin_server.client import PluginClient
 from argo_artifact_driver.plugin_server.testing.processes import ManagedProcess
-
-from transfer_calls import check, drain_stream, file_chunks
 
 
 class BareServer:

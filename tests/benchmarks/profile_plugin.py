@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent)]  # benchmarks/, tests/ (support)
 
-from harness import MiB, STORE_STARTERS, Servers, make_file, plugin  # noqa: E402
+from harness import STORE_STARTERS, MiB, Servers, make_file, plugin  # noqa: E402
 from transfer_calls import drain_stream, load, save, save_stream  # noqa: E402
 
 CALLS = {

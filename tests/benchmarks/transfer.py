@@ -24,12 +24,12 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from argo_artifact_driver.core.settings import Settings
-
 from ceiling import BareServer
 from harness import MiB, Report, Row, Servers, StoreUnderTest, human, make_file, plugin, timed
 from sdk import READ_CHUNK, baselines, sdk_name
 from transfer_calls import drain_stream, file_chunks, load, save, save_stream
+
+from argo_artifact_driver.core.settings import Settings
 
 TARGET = 1.10  # plugin time / the best SDK path's time
 CEILING_TARGET = 0.8  # plugin throughput / the bare transport's, where storage outpaces it
