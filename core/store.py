@@ -14,6 +14,7 @@ anything else is a bug and travels on untouched, to be logged with its traceback
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, NamedTuple, Protocol
@@ -24,6 +25,7 @@ from .errors import ArtifactError, BadConfiguration, BadRequest, Conflict, NotFo
 from .fscache import FilesystemCache
 from .keys import is_partial_name, join_key, normalize_key, partial_name, relative_member, safe_local_join
 from .localfs import load_target, save_source, staged, tree_files
+from .multipart import ByteBudget, PartWriter
 from .observe import NO_OBSERVER, Observer
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
@@ -58,10 +60,12 @@ class Store(Protocol):
 class ArtifactStore:
     """Load, Save, SaveStream, OpenStream, Delete, ListObjects, IsDirectory for one backend."""
 
-    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER) -> None:
+    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER, budget: ByteBudget | None = None) -> None:
         self.backend = backend
         self.settings = backend.settings
         self.observer = observer
+        #: Memory for write buffers, shared by every store of the process (see StoreCache).
+        self.budget = budget if budget is not None else ByteBudget(self.settings.transfer_memory)
         self.retry_policy = RetryPolicy(attempts=self.settings.transfer_attempts)
         self._filesystems = FilesystemCache(backend, observer)
         self._sdk_transient: tuple[type[BaseException], ...] | None = None
@@ -214,8 +218,10 @@ class ArtifactStore:
     ) -> int:
         """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short.
 
-        Chunks are written behind the stream (receiving the next one overlaps with writing
-        the last), in bounded memory. ``before_publish`` runs once everything is written
+        Where writing waits on the network (a store's synchronous writer), chunks are
+        written behind the stream (receiving the next one overlaps with writing the last),
+        in bounded memory; parts already go out on their own, and a local disk is written
+        at once (:meth:`_write_behind`). ``before_publish`` runs once everything is written
         but not yet visible; if it raises, nothing is published (the gRPC edge uses it to
         confirm the client really finished)."""
         key = normalize_key(key)
@@ -224,13 +230,19 @@ class ArtifactStore:
                            write_behind_chunks=self.settings.write_behind_chunks)
         with self._translated(key):
             rpath = self._rpath(key)
-            with self.observer.operation("write") as op, self._writer(rpath) as f:
+            with self.observer.operation("write") as op, self._writer(rpath, deadline, what) as f:
 
                 def write(chunk: bytes) -> None:
                     deadline.check(what)
                     f.write(chunk)
 
-                written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                if self._write_behind(f):
+                    written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                else:
+                    written = 0
+                    for chunk in chunks:
+                        write(chunk)
+                        written += len(chunk)
                 op.note(bytes=written)
                 if before_publish is not None:
                     f.close()  # the last part is written to storage, not yet published
@@ -261,27 +273,89 @@ class ArtifactStore:
     # -- the write strategies ----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _writer(self, rpath: str) -> Iterator[BinaryIO]:
-        """The backend's writer for ``rpath``, through its write strategy."""
-        if not self.renames_into_place:
-            with self.backend.open_writer(self.fs, rpath) as f:
+    def _writer(self, rpath: str, deadline: Deadline, what: str) -> Iterator[BinaryIO]:
+        """A writer for ``rpath`` of unknown length: the backend's parts, or its writer
+        through its write strategy (holding one write block of the memory budget)."""
+        upload = self._multipart(rpath)
+        if upload is not None:
+            with self._parts(upload, None, deadline, what) as f:
                 yield f
             return
-        with self._temporary_sibling(rpath) as tmp, self.backend.open_writer(self.fs, tmp) as f:
-            yield f
+        with self._held(self.settings.write_block_size, deadline, what):
+            if not self.renames_into_place:
+                with self.backend.open_writer(self.fs, rpath) as f:
+                    yield f
+                return
+            with self._temporary_sibling(rpath) as tmp, self.backend.open_writer(self.fs, tmp) as f:
+                yield f
 
-    def _put(self, lpath: str, rpath: str, callback: Any) -> None:
-        """The backend's upload of one file to ``rpath``, through its write strategy."""
-        if not self.renames_into_place:
-            self._upload_file(lpath, rpath, callback)
+    def _put(self, lpath: str, rpath: str, deadline: Deadline, what: str) -> None:
+        """The backend's upload of one file to ``rpath``: as parts, or through its
+        ``upload_file`` and write strategy (holding up to one write block of the budget)."""
+        size = os.path.getsize(lpath)
+        upload = self._multipart(rpath)
+        if upload is not None:
+            with self.observer.operation("put") as op:
+                with self._parts(upload, size, deadline, what) as writer, open(lpath, "rb") as f:
+                    writer.write_from(f, progress=lambda n: deadline.check(what))
+                op.note(bytes=writer.written)
             return
-        with self._temporary_sibling(rpath) as tmp:
-            self._upload_file(lpath, tmp, callback)
+        callback = deadline.progress(what)
+        with self._held(min(size, self.settings.write_block_size), deadline, what):
+            if not self.renames_into_place:
+                self._upload_file(lpath, rpath, callback)
+                return
+            with self._temporary_sibling(rpath) as tmp:
+                self._upload_file(lpath, tmp, callback)
 
     def _upload_file(self, lpath: str, rpath: str, callback: Any) -> None:
         with self.observer.operation("put") as op:
             self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
             op.note(bytes=os.path.getsize(lpath))
+
+    def _write_behind(self, writer: Any) -> bool:
+        """Whether a SaveStream should write from a second thread: only where ``write()``
+        waits on the network. Parts are sent by the event loop already, and a local disk
+        takes a chunk faster than the hand-over between threads costs: on ``file`` the
+        second thread cost 0.3 s of CPU per 256 MiB (1.09 s against 0.78 s), measured."""
+        if isinstance(writer, PartWriter):
+            return False
+        protocol = self.fs.protocol
+        return not ({"file", "local"} & set(protocol if isinstance(protocol, (tuple, list)) else (protocol,)))
+
+    def _multipart(self, rpath: str) -> Any:
+        """The backend's upload in parts for ``rpath``, or None (none, or a store that
+        writes under a temporary name)."""
+        if self.renames_into_place:
+            return None
+        return self.backend.multipart_upload(self.fs, rpath)
+
+    @contextlib.contextmanager
+    def _parts(self, upload: Any, size: int | None, deadline: Deadline, what: str) -> Iterator[PartWriter]:
+        """A :class:`PartWriter` whose object is published when the block exits cleanly
+        and the call is still wanted, and aborted otherwise."""
+        writer = PartWriter(
+            upload, _event_loop(self.fs), part_size=self.settings.write_block_size,
+            concurrency=self.settings.upload_concurrency, budget=self.budget, size=size,
+            check=functools.partial(deadline.check, what),
+        )
+        try:
+            yield writer
+            writer.close()
+            deadline.check(what)  # nobody waits for it any more: publish nothing
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    @contextlib.contextmanager
+    def _held(self, n: int, deadline: Deadline, what: str) -> Iterator[None]:
+        """``n`` bytes of the memory budget, held for the block."""
+        held = self.budget.acquire(n, functools.partial(deadline.check, what))
+        try:
+            yield
+        finally:
+            self.budget.release(held)
 
     @contextlib.contextmanager
     def _temporary_sibling(self, rpath: str) -> Iterator[str]:
@@ -339,7 +413,7 @@ class ArtifactStore:
         """One local file to one object; published only when complete. Not retried here:
         the SDK's own layer retries failed requests, and a second layer would multiply
         attempts against a failing store."""
-        self._put(local, rpath, deadline.progress(what))
+        self._put(local, rpath, deadline, what)
         return os.path.getsize(local)
 
     def _what(self, key: str) -> str:
@@ -446,6 +520,17 @@ def _find_detailed(fs: "AbstractFileSystem", rpath: str) -> dict[str, dict]:
         return found
     return {entry if isinstance(entry, str) else entry["name"]: entry if isinstance(entry, dict) else {}
             for entry in found}
+
+
+def _event_loop(fs: "AbstractFileSystem") -> Any:
+    """Where an upload's coroutines run: an async filesystem's own loop (its clients are
+    bound to it), else fsspec's shared IO loop."""
+    loop = getattr(fs, "loop", None)
+    if loop is None:
+        from fsspec.asyn import get_loop
+
+        loop = get_loop()
+    return loop
 
 
 def _make_directories(fs: "AbstractFileSystem", path: str) -> None:

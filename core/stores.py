@@ -16,6 +16,7 @@ from typing import Any
 from .backend import Backend
 from .composite import Composite
 from .config import PluginConfig, config_from_mapping, parse_configuration
+from .multipart import ByteBudget
 from .observe import NO_OBSERVER, Observer
 from .registry import BackendRegistry
 from .secrets import SecretResolver
@@ -40,6 +41,8 @@ class StoreCache:
         self.registry = registry or BackendRegistry()
         # One resolver for every backend, so its short-lived cache is shared.
         self.secrets = secrets or SecretResolver.from_settings(self.settings)
+        # One memory budget for the write buffers of every store: a bound for the process.
+        self.budget = ByteBudget(self.settings.transfer_memory)
         self._cache: OrderedDict[str, Store] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -73,7 +76,7 @@ class StoreCache:
         configured = self.configure(config)
         if isinstance(configured, Composite):
             return configured.build_store(self._build_part)
-        return ArtifactStore(configured, self.observer)
+        return ArtifactStore(configured, self.observer, self.budget)
 
     def _build_part(self, data: Any, where: str) -> Store:
         return self.build(config_from_mapping(data, self.settings.default_scheme, where))

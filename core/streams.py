@@ -75,3 +75,22 @@ def _open_async(fs: "AbstractFileSystem", rpath: str) -> _AsyncStreamReader | No
     except NotImplementedError:
         return None
     return _AsyncStreamReader(fs, afile)
+
+
+def download_streaming(fs: "AbstractFileSystem", rpath: str, lpath: str, chunk: int, callback: Any = None) -> bool:
+    """Write the object at ``rpath`` to ``lpath`` through one streamed GET, ``chunk`` bytes at
+    a time, telling ``callback`` of each; False (nothing done) where the filesystem has no
+    streamed GET."""
+    reader = _open_async(fs, rpath)
+    if reader is None:
+        return False
+    try:
+        with open(lpath, "wb") as f:
+            while data := reader.read(chunk):
+                f.write(data)
+                if callback is not None:
+                    callback.relative_update(len(data))
+    finally:
+        reader.close()
+    return True
+

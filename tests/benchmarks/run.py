@@ -12,6 +12,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{platform.python_version()}; {load()} at start")
     print(f"arguments: {' '.join(given) or '(defaults)'}")
     started = time.monotonic()
+    # SIGTERM (a `kill` of this run) ends it like Ctrl-C, so the servers it started stop too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     servers = Servers(work)
     report = Report()
     try:
