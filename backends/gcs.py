@@ -169,10 +169,15 @@ class GCSBackend(Backend):
         return f"gs://{self.root()}{where}"
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
-        # Through the streamed writer, one WRITE_BLOCK_SIZE chunk of the resumable upload at
-        # a time: gcsfs's put_file reads and sends 50 MiB chunks (230 MB peak for a 256 MiB
-        # Save, and as many chunks as objects in flight for a directory).
+        # A large file goes through the streamed writer, one WRITE_BLOCK_SIZE chunk of the
+        # resumable upload at a time: gcsfs's put_file reads and sends 50 MiB chunks (230 MB
+        # peak for a 256 MiB Save, and as many chunks as objects in flight for a directory).
+        # A file of at most one block is one request through put_file (a resumable upload
+        # takes two or more).
         block = self.settings.write_block_size
+        if os.path.getsize(lpath) <= block:
+            super().upload_file(fs, lpath, rpath, callback)
+            return
         with self.open_writer(fs, rpath) as writer, open(lpath, "rb") as f:
             while data := f.read(block):
                 writer.write(data)
