@@ -9,6 +9,11 @@ the same process after one small call (the cost of the imports and the SDK).
 
 Targets: under 150 MB for every call, and flat: the large size's peak at most 1.10 times
 the small size's.
+
+The largest size (4 GiB by default) is measured only on the stores of ``large_stores``
+(file, s3rver): moto assembles a multipart upload in memory and the GCS emulator keeps
+every object in memory, so 4 GiB objects there would take the shared machine's memory;
+those stores stop at the size before it.
 """
 
 from __future__ import annotations
@@ -71,13 +76,15 @@ def make_tree(root: Path, size: int, source: Path) -> Path:
     return root
 
 
-def run(report: Report, servers: Servers, work: Path, stores: list[str], sizes: list[int]) -> None:
+def run(report: Report, servers: Servers, work: Path, stores: list[str], sizes: list[int],
+        large_stores: list[str] | None = None) -> None:
     from harness import STORE_STARTERS
 
     for label in stores:
         store = STORE_STARTERS[label](servers)
         peaks: dict[tuple[str, int], float] = {}
-        for size in sizes:
+        mine = sizes if large_stores is None or label in large_stores or len(sizes) < 3 else sizes[:-1]
+        for size in mine:
             src = make_file(work / "data" / f"object-{size}", size)
             tree = make_tree(work / "data" / f"tree-{size}", size, src)
             prefix = f"bench/{uuid.uuid4().hex}"
@@ -105,10 +112,10 @@ def run(report: Report, servers: Servers, work: Path, stores: list[str], sizes: 
                                f"idle after one call {idle:.0f} MB", None, f"< {TARGET_MB} MB", peak < TARGET_MB))
             _remove(dst)
             store.fs.rm(store.path(prefix), recursive=True)
-        if len(sizes) > 1:
+        if len(mine) > 1:
             for call in CALLS:
-                small, big = peaks[(call, sizes[0])], peaks[(call, sizes[-1])]
-                report.add(Row("4 memory", f"{label} {call} {human(sizes[-1])} vs {human(sizes[0])}", f"{big:.0f} MB",
+                small, big = peaks[(call, mine[0])], peaks[(call, mine[-1])]
+                report.add(Row("4 memory", f"{label} {call} {human(mine[-1])} vs {human(mine[0])}", f"{big:.0f} MB",
                                f"{small:.0f} MB", big / small, f"flat (<= {FLAT:.2f})", big / small <= FLAT))
 
 

@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--file-size", type=size, default=4 * KiB, help="size of each file of (3) (default 4KiB)")
     p.add_argument("--latency-ms", type=float, default=50, help="latency the proxy of (3) adds per request (default 50)")
     p.add_argument("--concurrency-sweep", default="4,8,16,32", help="transfer concurrencies tried in (3); '' for none")
-    p.add_argument("--rss-sizes", default="256MiB,4GiB", help="object sizes for (4), small first (default 256MiB,4GiB)")
+    p.add_argument("--rss-sizes", default="256MiB,1GiB,4GiB",
+                   help="object sizes for (4), small first; the largest only on --rss-large-stores (default 256MiB,1GiB,4GiB)")
+    p.add_argument("--rss-large-stores", default="file,s3-s3rver",
+                   help="stores measured at the largest size of (4); the others hold objects in memory (default file,s3-s3rver)")
     p.add_argument("--sweep-size", type=size, default=256 * MiB, help="object size of the chunk sweep (2)")
     p.add_argument("--work", help="working directory (default: a temporary one, removed afterwards)")
     given = argv if argv is not None else sys.argv[1:]
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                            args.latency_ms, args.repeat, sweep)
         if 4 in only:
             import memory
-            memory.run(report, servers, work, stores, [size(s) for s in args.rss_sizes.split(",")])
+            memory.run(report, servers, work, stores, [size(s) for s in args.rss_sizes.split(",")],
+                       args.rss_large_stores.split(","))
         if 5 in only:
             import startup
             startup.run(report, servers, work, max(args.repeat, 5))
