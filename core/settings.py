@@ -51,7 +51,7 @@ class Settings:
     upload_concurrency: int = _setting(
         4, "parts of one object uploaded at once, on stores that take parts (S3, Azure)", minimum=1)
     transfer_memory: int = _setting(
-        40 * MiB, "bytes that every call together may hold in upload parts and per-object write buffers "
+        32 * MiB, "bytes that every call together may hold in upload parts, write buffers and downloads "
         "at once; a transfer that would go over waits", minimum=1 * MiB)
     read_ahead_chunks: int = _setting(
         2, "OpenStream chunks read from storage ahead of the one being sent (memory: this many chunks)", minimum=1)
