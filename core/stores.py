@@ -41,7 +41,7 @@ class StoreCache:
         self.registry = registry or BackendRegistry()
         # One resolver for every backend, so its short-lived cache is shared.
         self.secrets = secrets or SecretResolver.from_settings(self.settings)
-        # One memory budget for the write buffers of every store: a bound for the process.
+        # One memory budget for the transfer buffers of every store: a bound for the process.
         self.budget = ByteBudget(self.settings.transfer_memory)
         self._cache: OrderedDict[str, Store] = OrderedDict()
         self._lock = threading.Lock()
