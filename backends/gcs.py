@@ -40,6 +40,8 @@ from ._errors import network_error
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+#: What a Save reads of its file at a time into the resumable writer (which buffers a block).
+READ_PIECE = 1024 * 1024
 #: gcsfs >= 2026 probes every bucket's type over gRPC on first use; emulators do not
 #: answer and each call then hangs for a minute. Off for emulators.
 HNS_SUPPORT_ENV = "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"
@@ -179,7 +181,7 @@ class GCSBackend(Backend):
             super().upload_file(fs, lpath, rpath, callback)
             return
         with self.open_writer(fs, rpath) as writer, open(lpath, "rb") as f:
-            while data := f.read(block):
+            while data := f.read(READ_PIECE):  # the writer gathers pieces into a block
                 writer.write(data)
                 if callback is not None:
                     callback.relative_update(len(data))

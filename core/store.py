@@ -275,13 +275,13 @@ class ArtifactStore:
     @contextlib.contextmanager
     def _writer(self, rpath: str, deadline: Deadline, what: str) -> Iterator[BinaryIO]:
         """A writer for ``rpath`` of unknown length: the backend's parts, or its writer
-        through its write strategy (holding one write block of the memory budget)."""
+        through its write strategy (holding two write blocks of the memory budget)."""
         upload = self._multipart(rpath)
         if upload is not None:
             with self._parts(upload, None, deadline, what) as f:
                 yield f
             return
-        with self._held(self.settings.write_block_size, deadline, what):
+        with self._held(self._writer_memory(None), deadline, what):
             if not self.renames_into_place:
                 with self.backend.open_writer(self.fs, rpath) as f:
                     yield f
@@ -291,7 +291,7 @@ class ArtifactStore:
 
     def _put(self, lpath: str, rpath: str, deadline: Deadline, what: str) -> None:
         """The backend's upload of one file to ``rpath``: as parts, or through its
-        ``upload_file`` and write strategy (holding up to one write block of the budget)."""
+        ``upload_file`` and write strategy (holding up to two write blocks of the budget)."""
         size = os.path.getsize(lpath)
         upload = self._multipart(rpath)
         if upload is not None:
@@ -301,7 +301,7 @@ class ArtifactStore:
                 op.note(bytes=writer.written)
             return
         callback = deadline.progress(what)
-        with self._held(min(size, self.settings.write_block_size), deadline, what):
+        with self._held(self._writer_memory(size), deadline, what):
             if not self.renames_into_place:
                 self._upload_file(lpath, rpath, callback)
                 return
@@ -312,6 +312,13 @@ class ArtifactStore:
         with self.observer.operation("put") as op:
             self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
             op.note(bytes=os.path.getsize(lpath))
+
+    def _writer_memory(self, size: int | None) -> int:
+        """What a write without parts holds of the budget: two write blocks (the writer's
+        buffer, and the HTTP client's copy of it as it is sent), or the object's size if
+        smaller. With one block, a GCS directory Save of 32 MiB files peaked at 185 MB."""
+        hold = 2 * self.settings.write_block_size
+        return hold if size is None else min(size, hold)
 
     def _write_behind(self, writer: Any) -> bool:
         """Whether a SaveStream should write from a second thread: only where ``write()``
