@@ -39,6 +39,7 @@ May override (each has a default that keeps the guarantees stated on it)
 ``local_paths()``         local paths the configuration makes the plugin read (policy)
 ``credential_report()``   where credentials come from, for ``argo-artifacts check --resolve``
 ``download_file()``       one object into a local file (Load)
+``download_memory()``     bytes one download holds while it runs (counted against the memory budget)
 ``upload_file()``         one local file into one object (Save)
 ``open_reader()``         a streamed reader of one object (OpenStream)
 ``open_writer()``         a writer whose content appears only on a clean exit (SaveStream)
@@ -331,6 +332,14 @@ class Backend(abc.ABC):
 
         if not download_streaming(fs, rpath, lpath, self.settings.stream_chunk_size, callback):
             fs.get_file(rpath, lpath, **_callback(callback))
+
+    def download_memory(self) -> int:
+        """The bytes one :meth:`download_file` holds in memory while it runs; the plugin
+        counts them against its memory budget (``TRANSFER_MEMORY``), so a directory of large
+        objects moves as many at once as the budget allows. Default: three
+        ``STREAM_CHUNK_SIZE`` chunks, what a streamed GET was measured to hold (the chunk,
+        the HTTP client's buffer, the socket's). Override where a download holds more."""
+        return 3 * self.settings.stream_chunk_size
 
     def upload_file(self, fs: "AbstractFileSystem", lpath: str, rpath: str, callback: Any = None) -> None:
         """Upload one local file to ``rpath``, replacing what is there.

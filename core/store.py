@@ -405,11 +405,10 @@ class ArtifactStore:
         """One object to one local file, retried whole if its body breaks mid-way (the one
         failure the SDKs' request retries leave to us; see the operations docs).
 
-        It holds what a streamed download keeps in memory from the budget (at most the
-        object's ``size``): measured, about three chunks each (the chunk, the HTTP
-        client's buffer, the socket's), so a directory of large objects does not hold 32 of
-        them at once (181 MB peak for 32 files of 32 MiB before)."""
-        hold = 3 * self.settings.stream_chunk_size
+        It holds what the backend's download keeps in memory from the budget (at most the
+        object's ``size``), so a directory of large objects does not run 32 of them at once
+        (181 MB peak for 32 files of 32 MiB on S3 before)."""
+        hold = self.backend.download_memory()
         if size is not None:
             hold = min(hold, size)
 
