@@ -52,11 +52,11 @@ bench: install-test
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 # Storage servers the tests start: moto, the GCS emulator and pyftpdlib come with the
-# test extra, wsgidav (WebDAV) with the example's test extra; Azurite from npm (pinned by
+# test extra, wsgidav (WebDAV) with the example's test extra; Azurite and s3rver from npm (pinned by
 # tests/servers/package-lock.json); OpenSSH from apt. Quiet and quick when everything is
 # there already; CI runs this as root, no stdin.
 servers:
-	@if [ ! -x tests/servers/node_modules/.bin/azurite-blob ] || [ tests/servers/package-lock.json -nt tests/servers/node_modules/.package-lock.json ]; then \
+	@if [ ! -x tests/servers/node_modules/.bin/azurite-blob ] || [ ! -x tests/servers/node_modules/.bin/s3rver ] || [ tests/servers/package-lock.json -nt tests/servers/node_modules/.package-lock.json ]; then \
 		cd tests/servers && npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 	@if [ ! -x /usr/sbin/sshd ]; then \

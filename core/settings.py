@@ -46,13 +46,20 @@ class Settings:
         1 * MiB, "OpenStream message payload in bytes; with its framing it must stay under the 4 MiB "
         "a Go client accepts by default", minimum=4 * KiB)
     write_block_size: int = _setting(
-        8 * MiB, "buffer of one streamed write to storage (an S3 multipart part: at least 5 MiB)", minimum=64 * KiB)
+        8 * MiB, "buffer of one streamed write to storage, and the part size of stores that take parts "
+        "(an S3 multipart part: at least 5 MiB)", minimum=64 * KiB)
+    upload_concurrency: int = _setting(
+        4, "parts of one object uploaded at once, on stores that take parts (S3, Azure)", minimum=1)
+    transfer_memory: int = _setting(
+        32 * MiB, "bytes that every call together may hold in upload parts, write buffers and downloads "
+        "at once; a transfer that would go over waits", minimum=1 * MiB)
     read_ahead_chunks: int = _setting(
         2, "OpenStream chunks read from storage ahead of the one being sent (memory: this many chunks)", minimum=1)
     write_behind_chunks: int = _setting(
         4, "SaveStream chunks received but not yet written (memory: this many chunks)", minimum=1)
     read_block_size: int = _setting(
-        8 * MiB, "read block for stores without a streamed GET (fsspec's buffered file)", minimum=64 * KiB)
+        8 * MiB, "read block for stores without a streamed GET (fsspec's buffered file), and the size of "
+        "each ranged request of an Azure download", minimum=64 * KiB)
     transfer_concurrency: int = _setting(
         32, "objects moved at once for a directory artifact", minimum=1)
     storage_connect_timeout: float = _setting(

@@ -14,6 +14,7 @@ anything else is a bug and travels on untouched, to be logged with its traceback
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NamedTuple, Protocol
 
@@ -24,6 +25,7 @@ from .fscache import FilesystemCache
 from .keys import is_partial_name, join_key, normalize_key, partial_name, relative_member, safe_local_join
 from .listing import EVERYTHING, KeyRange, Listed, walk_sorted
 from .localfs import load_target, save_source, staged, tree_files
+from .multipart import ByteBudget, PartWriter
 from .observe import NO_OBSERVER, Observer
 from .transfer import RetryPolicy, read_ahead, run_bounded, with_retries, write_behind
 
@@ -59,10 +61,12 @@ class Store(Protocol):
 class ArtifactStore:
     """Load, Save, SaveStream, OpenStream, Delete, ListObjects, IsDirectory for one backend."""
 
-    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER) -> None:
+    def __init__(self, backend: "Backend", observer: Observer = NO_OBSERVER, budget: ByteBudget | None = None) -> None:
         self.backend = backend
         self.settings = backend.settings
         self.observer = observer
+        #: Memory for write buffers, shared by every store of the process (see StoreCache).
+        self.budget = budget if budget is not None else ByteBudget(self.settings.transfer_memory)
         self.retry_policy = RetryPolicy(attempts=self.settings.transfer_attempts)
         self._filesystems = FilesystemCache(backend, observer)
         self._sdk_transient: tuple[type[BaseException], ...] | None = None
@@ -100,7 +104,7 @@ class ArtifactStore:
             info = self._info(rpath)
             if info is not None and info.get("type") != "directory":
                 self.observer.plan("load", objects=1, bytes=_size(info), concurrency=1)
-                return self._load_file(key, rpath, dest, deadline)
+                return self._load_file(key, rpath, dest, deadline, _size(info))
             members = self._members(rpath)
             if not members:
                 raise NotFound(f"{self._what(key)} was not found: no object has this key and none is below it")
@@ -301,8 +305,10 @@ class ArtifactStore:
     ) -> int:
         """Write ``chunks`` to ``key`` as they arrive; nothing is published if they stop short.
 
-        Chunks are written behind the stream (receiving the next one overlaps with writing
-        the last), in bounded memory. ``before_publish`` runs once everything is written
+        Where writing waits on the network (a store's synchronous writer), chunks are
+        written behind the stream (receiving the next one overlaps with writing the last),
+        in bounded memory; parts already go out on their own, and a local disk is written
+        at once (:meth:`_write_behind`). ``before_publish`` runs once everything is written
         but not yet visible; if it raises, nothing is published (the gRPC edge uses it to
         confirm the client really finished)."""
         key = normalize_key(key)
@@ -311,13 +317,19 @@ class ArtifactStore:
                            write_behind_chunks=self.settings.write_behind_chunks)
         with self._translated(key):
             rpath = self._rpath(key)
-            with self.observer.operation("write") as op, self._writer(rpath) as f:
+            with self.observer.operation("write") as op, self._writer(rpath, deadline, what) as f:
 
                 def write(chunk: bytes) -> None:
                     deadline.check(what)
                     f.write(chunk)
 
-                written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                if self._write_behind(f):
+                    written = write_behind(write, chunks, self.settings.write_behind_chunks)
+                else:
+                    written = 0
+                    for chunk in chunks:
+                        write(chunk)
+                        written += len(chunk)
                 op.note(bytes=written)
                 if before_publish is not None:
                     f.close()  # the last part is written to storage, not yet published
@@ -348,27 +360,96 @@ class ArtifactStore:
     # -- the write strategies ----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _writer(self, rpath: str) -> Iterator[BinaryIO]:
-        """The backend's writer for ``rpath``, through its write strategy."""
-        if not self.renames_into_place:
-            with self.backend.open_writer(self.fs, rpath) as f:
+    def _writer(self, rpath: str, deadline: Deadline, what: str) -> Iterator[BinaryIO]:
+        """A writer for ``rpath`` of unknown length: the backend's parts, or its writer
+        through its write strategy (holding two write blocks of the memory budget)."""
+        upload = self._multipart(rpath)
+        if upload is not None:
+            with self._parts(upload, None, deadline, what) as f:
                 yield f
             return
-        with self._temporary_sibling(rpath) as tmp, self.backend.open_writer(self.fs, tmp) as f:
-            yield f
+        with self._held(self._writer_memory(None), deadline, what):
+            if not self.renames_into_place:
+                with self.backend.open_writer(self.fs, rpath) as f:
+                    yield f
+                return
+            with self._temporary_sibling(rpath) as tmp, self.backend.open_writer(self.fs, tmp) as f:
+                yield f
 
-    def _put(self, lpath: str, rpath: str, callback: Any) -> None:
-        """The backend's upload of one file to ``rpath``, through its write strategy."""
-        if not self.renames_into_place:
-            self._upload_file(lpath, rpath, callback)
+    def _put(self, lpath: str, rpath: str, deadline: Deadline, what: str) -> None:
+        """The backend's upload of one file to ``rpath``: as parts, or through its
+        ``upload_file`` and write strategy (holding up to two write blocks of the budget)."""
+        size = os.path.getsize(lpath)
+        upload = self._multipart(rpath)
+        if upload is not None:
+            with self.observer.operation("put") as op:
+                with self._parts(upload, size, deadline, what) as writer, open(lpath, "rb") as f:
+                    writer.write_from(f, progress=lambda n: deadline.check(what))
+                op.note(bytes=writer.written)
             return
-        with self._temporary_sibling(rpath) as tmp:
-            self._upload_file(lpath, tmp, callback)
+        callback = deadline.progress(what)
+        with self._held(self._writer_memory(size), deadline, what):
+            if not self.renames_into_place:
+                self._upload_file(lpath, rpath, callback)
+                return
+            with self._temporary_sibling(rpath) as tmp:
+                self._upload_file(lpath, tmp, callback)
 
     def _upload_file(self, lpath: str, rpath: str, callback: Any) -> None:
         with self.observer.operation("put") as op:
             self.backend.upload_file(self.fs, lpath, rpath, callback=callback)
             op.note(bytes=os.path.getsize(lpath))
+
+    def _writer_memory(self, size: int | None) -> int:
+        """What a write without parts holds of the budget: two write blocks (the writer's
+        buffer, and the HTTP client's copy of it as it is sent), or the object's size if
+        smaller. With one block, a GCS directory Save of 32 MiB files peaked at 185 MB."""
+        hold = 2 * self.settings.write_block_size
+        return hold if size is None else min(size, hold)
+
+    def _write_behind(self, writer: Any) -> bool:
+        """Whether a SaveStream should write from a second thread: only where ``write()``
+        waits on the network. Parts are sent by the event loop already, and a local disk
+        takes a chunk faster than the hand-over between threads costs: on ``file`` the
+        second thread cost 0.3 s of CPU per 256 MiB (1.09 s against 0.78 s), measured."""
+        if isinstance(writer, PartWriter):
+            return False
+        protocol = self.fs.protocol
+        return not ({"file", "local"} & set(protocol if isinstance(protocol, (tuple, list)) else (protocol,)))
+
+    def _multipart(self, rpath: str) -> Any:
+        """The backend's upload in parts for ``rpath``, or None (none, or a store that
+        writes under a temporary name)."""
+        if self.renames_into_place:
+            return None
+        return self.backend.multipart_upload(self.fs, rpath)
+
+    @contextlib.contextmanager
+    def _parts(self, upload: Any, size: int | None, deadline: Deadline, what: str) -> Iterator[PartWriter]:
+        """A :class:`PartWriter` whose object is published when the block exits cleanly
+        and the call is still wanted, and aborted otherwise."""
+        writer = PartWriter(
+            upload, _event_loop(self.fs), part_size=self.settings.write_block_size,
+            concurrency=self.settings.upload_concurrency, budget=self.budget, size=size,
+            check=functools.partial(deadline.check, what),
+        )
+        try:
+            yield writer
+            writer.close()
+            deadline.check(what)  # nobody waits for it any more: publish nothing
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    @contextlib.contextmanager
+    def _held(self, n: int, deadline: Deadline, what: str) -> Iterator[None]:
+        """``n`` bytes of the memory budget, held for the block."""
+        held = self.budget.acquire(n, functools.partial(deadline.check, what))
+        try:
+            yield
+        finally:
+            self.budget.release(held)
 
     @contextlib.contextmanager
     def _temporary_sibling(self, rpath: str) -> Iterator[str]:
@@ -407,9 +488,17 @@ class ArtifactStore:
             self._sdk_transient = self.backend.transient_errors()
         return is_transient(exc, self._sdk_transient)
 
-    def _download(self, rpath: str, local: str, deadline: Deadline, what: str) -> int:
+    def _download(self, rpath: str, local: str, deadline: Deadline, what: str, size: int | None = None) -> int:
         """One object to one local file, retried whole if its body breaks mid-way (the one
-        failure the SDKs' request retries leave to us; see the operations docs)."""
+        failure the SDKs' request retries leave to us; see the operations docs).
+
+        It holds what the backend's download keeps in memory from the budget (at most the
+        object's ``size``), so a directory of large objects does not run 32 of them at once
+        (181 MB peak for 32 files of 32 MiB on S3 before)."""
+        hold = self.backend.download_memory()
+        if size is not None:
+            hold = min(hold, size)
+
         def attempt() -> int:
             with self.observer.operation("get") as op:
                 self.backend.download_file(self.fs, rpath, local, callback=deadline.progress(what))
@@ -417,16 +506,17 @@ class ArtifactStore:
                 op.note(bytes=size)
             return size
 
-        return with_retries(
-            attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what,
-            on_retry=self.observer.retry,
-        )
+        with self._held(hold, deadline, what):
+            return with_retries(
+                attempt, policy=self.retry_policy, transient=self._transient, deadline=deadline, what=what,
+                on_retry=self.observer.retry,
+            )
 
     def _upload(self, local: str, rpath: str, deadline: Deadline, what: str) -> int:
         """One local file to one object; published only when complete. Not retried here:
         the SDK's own layer retries failed requests, and a second layer would multiply
         attempts against a failing store."""
-        self._put(local, rpath, deadline.progress(what))
+        self._put(local, rpath, deadline, what)
         return os.path.getsize(local)
 
     def _what(self, key: str) -> str:
@@ -476,21 +566,21 @@ class ArtifactStore:
         members.sort()
         return members
 
-    def _load_file(self, key: str, rpath: str, dest: str, deadline: Deadline) -> int:
+    def _load_file(self, key: str, rpath: str, dest: str, deadline: Deadline, size: int | None = None) -> int:
         what = f"loading {self._what(key)}"
         with staged(dest, deadline, what) as tmp:
-            return self._download(rpath, tmp, deadline, what)
+            return self._download(rpath, tmp, deadline, what, size)
 
     def _load_directory(self, key: str, members: list["Member"], dest: str, deadline: Deadline) -> int:
         _check_no_file_directory_clash(self._what(key), [member.rel for member in members])
         what = f"loading {self._what(key)}"
         with staged(dest, deadline, what, directory=True) as tmpdir:
-            pairs = [(member.path, safe_local_join(tmpdir, member.rel)) for member in members]
-            for _, local in pairs:
+            pairs = [(member.path, safe_local_join(tmpdir, member.rel), member.size) for member in members]
+            for _, local, _ in pairs:
                 os.makedirs(os.path.dirname(local), exist_ok=True)
 
-            def fetch(pair: tuple[str, str]) -> int:
-                return self._download(pair[0], pair[1], deadline, what)
+            def fetch(pair: tuple[str, str, int | None]) -> int:
+                return self._download(pair[0], pair[1], deadline, what, pair[2])
 
             total, failures = run_bounded(pairs, fetch, self.settings.transfer_concurrency)
             if failures:
@@ -539,6 +629,17 @@ def _find_detailed(fs: "AbstractFileSystem", rpath: str) -> dict[str, dict]:
         return found
     return {entry if isinstance(entry, str) else entry["name"]: entry if isinstance(entry, dict) else {}
             for entry in found}
+
+
+def _event_loop(fs: "AbstractFileSystem") -> Any:
+    """Where an upload's coroutines run: an async filesystem's own loop (its clients are
+    bound to it), else fsspec's shared IO loop."""
+    loop = getattr(fs, "loop", None)
+    if loop is None:
+        from fsspec.asyn import get_loop
+
+        loop = get_loop()
+    return loop
 
 
 def _make_directories(fs: "AbstractFileSystem", path: str) -> None:

@@ -19,6 +19,7 @@ from .backend import Backend
 from .composite import Composite
 from .config import PluginConfig, config_from_mapping, parse_configuration
 from .limits import EndpointGate, ServedStore
+from .multipart import ByteBudget
 from .observe import NO_OBSERVER, Observer
 from .policy import Policy
 from .registry import BackendRegistry
@@ -52,6 +53,8 @@ class StoreCache:
         self.gate = EndpointGate(
             int(workers * share), f" ({share:g} of {workers} workers, ARGO_ARTIFACT_DRIVER_ENDPOINT_WORKER_SHARE)"
         )
+        # One memory budget for the transfer buffers of every store: a bound for the process.
+        self.budget = ByteBudget(self.settings.transfer_memory)
         self._cache: OrderedDict[str, Store] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -97,7 +100,7 @@ class StoreCache:
             self.policy.admit(configured)
         if isinstance(configured, Composite):
             return configured.build_store(self._build_part)
-        return ArtifactStore(configured, self.observer)
+        return ArtifactStore(configured, self.observer, self.budget)
 
     def _build_part(self, data: Any, where: str) -> Store:
         return self.build(config_from_mapping(data, self.settings.default_scheme, where))

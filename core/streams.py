@@ -105,3 +105,21 @@ def _has_open_async(fs: "AbstractFileSystem") -> bool:
     from fsspec.asyn import AsyncFileSystem
 
     return getattr(type(fs), "open_async", None) is not AsyncFileSystem.open_async
+
+
+def download_streaming(fs: "AbstractFileSystem", rpath: str, lpath: str, chunk: int, callback: Any = None) -> bool:
+    """Write the object at ``rpath`` to ``lpath`` through one streamed GET, ``chunk`` bytes at
+    a time, telling ``callback`` of each; False (nothing done) where the filesystem has no
+    streamed GET."""
+    if not _has_open_async(fs):
+        return False
+    reader = _AsyncStreamReader(fs, rpath, chunk)
+    try:
+        with open(lpath, "wb") as f:
+            while data := reader.read(chunk):
+                f.write(data)
+                if callback is not None:
+                    callback.relative_update(len(data))
+    finally:
+        reader.close()
+    return True

@@ -30,7 +30,10 @@ log = logging.getLogger("argo_artifact_driver")
 def limit_malloc_arenas(arenas: int) -> None:
     """Cap glibc's malloc arenas (``MALLOC_ARENA_MAX``) before the server starts threads.
 
-    Does nothing for 0, or where the C library is not glibc."""
+    Does nothing for 0, or where the C library is not glibc. (Upload parts do not go
+    through malloc's arenas again and again: their buffers are kept and reused, see
+    ``core/multipart.py``; fixing glibc's mmap threshold instead made every fresh buffer
+    fault in page by page and cost several times the CPU.)"""
     if arenas <= 0:
         return
     import ctypes

@@ -111,11 +111,31 @@ def encode_data_message(chunk: bytes) -> bytes:
     return bytes(head) + chunk
 
 
+def decode_save_stream_frame(data: bytes) -> pb.SaveStreamArtifactRequest | memoryview:
+    """A SaveStream frame: a frame holding only a chunk (every frame after the first, as
+    Argo sends them) becomes a view of the chunk inside the received bytes; any other is
+    parsed by protobuf. Parsing copies the chunk out of the frame: one 2 MiB copy per
+    frame, the same cost :func:`encode_data_message` saves on the way out."""
+    if data[:1] == b"\x12":  # field 2 (chunk), length-delimited, first and alone
+        size, shift, pos = 0, 0, 1
+        while pos < len(data) and shift < 64:
+            byte = data[pos]
+            size |= (byte & 0x7F) << shift
+            pos += 1
+            shift += 7
+            if not byte & 0x80:
+                if pos + size == len(data):
+                    return memoryview(data)[pos:]
+                break
+    return pb.SaveStreamArtifactRequest.FromString(data)
+
+
 def method_handlers(servicer: "ArtifactServicer") -> grpc.GenericRpcHandler:
     """The eight methods of ``artifact.ArtifactService``, built with grpc's public API.
 
     OpenStream's data messages arrive from the servicer already encoded (see
-    :func:`encode_data_message`); everything else is (de)serialised by protobuf."""
+    :func:`encode_data_message`) and SaveStream's chunk frames are read in place (see
+    :func:`decode_save_stream_frame`); everything else is (de)serialised by protobuf."""
     unary = grpc.unary_unary_rpc_method_handler
     calls = {
         "Load": unary(servicer.Load, pb.LoadArtifactRequest.FromString, pb.LoadArtifactResponse.SerializeToString),
@@ -134,7 +154,7 @@ def method_handlers(servicer: "ArtifactServicer") -> grpc.GenericRpcHandler:
             servicer.OpenStream, pb.OpenStreamRequest.FromString, _serialize_open_stream_response
         ),
         "SaveStream": grpc.stream_unary_rpc_method_handler(
-            servicer.SaveStream, pb.SaveStreamArtifactRequest.FromString, pb.SaveArtifactResponse.SerializeToString
+            servicer.SaveStream, decode_save_stream_frame, pb.SaveArtifactResponse.SerializeToString
         ),
     }
     return grpc.method_handlers_generic_handler(SERVICE_NAME, calls)
@@ -196,10 +216,11 @@ class SettledStream:
         if not context.add_callback(self._terminated.set):
             self._terminated.set()  # already terminated
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         for frame in self._frames:
-            if frame.chunk:
-                yield frame.chunk
+            chunk = frame if isinstance(frame, memoryview) else frame.chunk
+            if chunk:
+                yield chunk
         self._ended_at = time.monotonic()
 
     def confirm(self) -> None:
@@ -332,7 +353,9 @@ class ArtifactServicer:
             self.calls.end(call)
         yield pb.OpenStreamResponse(is_end=True)
 
-    def SaveStream(self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext) -> pb.SaveArtifactResponse:
+    def SaveStream(
+        self, request_iterator: Iterator[pb.SaveStreamArtifactRequest | memoryview], context: grpc.ServicerContext
+    ) -> pb.SaveArtifactResponse:
         """Write the stream; a failure ends the call with a gRPC status carrying the message.
 
         Not ``success=false`` with status OK: the server may fail while the client is still
@@ -349,11 +372,12 @@ class ArtifactServicer:
             self.calls.end(call)
 
     def _save_stream(
-        self, request_iterator: Iterator[pb.SaveStreamArtifactRequest], context: grpc.ServicerContext, call: Call
+        self, request_iterator: Iterator[pb.SaveStreamArtifactRequest | memoryview], context: grpc.ServicerContext,
+        call: Call,
     ) -> pb.SaveArtifactResponse:
         try:
             first = next(request_iterator, None)
-            if first is None or not first.HasField("output_artifact"):
+            if not isinstance(first, pb.SaveStreamArtifactRequest) or not first.HasField("output_artifact"):
                 raise BadRequest("the first SaveStream message must carry output_artifact")
             store = self._store(first.output_artifact, call)
             stream = SettledStream(first, request_iterator, context, self.save_stream_settle_seconds)

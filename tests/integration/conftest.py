@@ -50,6 +50,7 @@ def _server(name: str, start: Callable[[Path], servers.Server]):
 moto_server = _server("moto_server", servers.start_moto)
 gcs_server = _server("gcs_server", servers.start_gcs_emulator)
 azurite_server = _server("azurite_server", lambda d: servers.start_azurite(d, NPM_DIR))
+s3rver_server = _server("s3rver_server", lambda d: servers.start_s3rver(d, NPM_DIR))
 sshd_server = _server("sshd_server", servers.start_sshd)
 ftp_server = _server("ftp_server", servers.start_ftp)
 
@@ -68,6 +69,7 @@ def _server_info(request: pytest.FixtureRequest, name: str) -> dict:
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], StoreUnderTest]] = {
     "file": lambda r, d: FileStore(d / "file-store"),
     "s3": lambda r, d: S3Store(_server_info(r, "moto_server")["endpoint"], "artifacts"),
+    "s3-s3rver": lambda r, d: S3Store(_server_info(r, "s3rver_server")["endpoint"], "artifacts"),
     "gcs": lambda r, d: GCSStore(_server_info(r, "gcs_server")["endpoint"], "artifacts"),
     "azure": lambda r, d: AzureStore(_server_info(r, "azurite_server")["endpoint"], "artifacts"),
     "fsspec-sftp": lambda r, d: SFTPStore(

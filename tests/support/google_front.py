@@ -53,6 +53,9 @@ class GoogleFront:
                 data = response.read()
                 self.send_response(response.status)
                 for name, value in response.getheaders():
+                    if name.lower() == "location" and value.startswith("http://"):
+                        # a resumable upload's session URL: Google's is https, like this door
+                        value = "https://" + value[len("http://"):]
                     if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))

@@ -45,6 +45,53 @@ class MemoryBackend(Backend):
         return self.options["root"]
 
 
+class MemoryUpload:
+    """A :class:`MultipartUpload` into the memory filesystem: parts kept apart, the object
+    written only by ``put`` or ``complete`` (as an object store does). Records what it was
+    asked to do, for tests to check."""
+
+    min_part_size = 1
+    max_parts = 10_000
+
+    def __init__(self, fs: MemoryFileSystem, rpath: str, log: list[tuple[str, Any]]) -> None:
+        self.fs, self.rpath, self.log = fs, rpath, log
+        self.parts: dict[int, bytes] = {}
+
+    async def put(self, data: bytes | memoryview) -> None:
+        self.log.append(("put", len(data)))
+        self.fs.pipe_file(self.rpath, bytes(data))
+
+    async def begin(self) -> None:
+        self.log.append(("begin", None))
+
+    async def upload_part(self, number: int, data: memoryview) -> int:
+        self.log.append(("part", len(data)))
+        self.parts[number] = bytes(data)
+        return number
+
+    async def complete(self, receipts: list[int]) -> None:
+        assert receipts == sorted(self.parts), "receipts out of order"
+        self.log.append(("complete", len(receipts)))
+        self.fs.pipe_file(self.rpath, b"".join(self.parts[n] for n in receipts))
+
+    async def abort(self) -> None:
+        self.log.append(("abort", None))
+        self.parts.clear()
+
+
+class PartsMemoryBackend(MemoryBackend):
+    """The object-store memory backend, written in parts (as S3 and Azure are)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.uploads: list[list[tuple[str, Any]]] = []  # one log per upload, in order
+
+    def multipart_upload(self, fs: MemoryFileSystem, rpath: str) -> MemoryUpload:
+        log: list[tuple[str, Any]] = []
+        self.uploads.append(log)
+        return MemoryUpload(fs, rpath, log)
+
+
 class RenamingMemoryBackend(MemoryBackend):
     """The same store, written the way file systems are (temporary sibling, then rename)."""
 

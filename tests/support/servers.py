@@ -87,6 +87,26 @@ def start_azurite(log_dir: Path, npm_dir: Path) -> Server:
     return Server(proc, port, {"endpoint": f"http://127.0.0.1:{port}/devstoreaccount1"}, stop_timeout=3.0)
 
 
+def start_s3rver(log_dir: Path, npm_dir: Path, name: str = "s3rver") -> Server:
+    """s3rver, a second S3 server that keeps objects on disk and serves a ranged GET from
+    disk (moto copies the whole object for each one), installed by ``npm ci`` in ``npm_dir``
+    (``make servers``). It accepts the same credentials as moto (:data:`MOTO_ENV`)."""
+    launcher = npm_dir / "s3rver.js"
+    if not (npm_dir / "node_modules" / "s3rver").is_dir():
+        raise RuntimeError(f"s3rver is not installed: run 'make servers' (npm ci in {npm_dir})")
+    keys = [MOTO_ENV["AWS_ACCESS_KEY_ID"], MOTO_ENV["AWS_SECRET_ACCESS_KEY"]]
+
+    def argv(port: int) -> list[str]:
+        data = log_dir / f"{name}-{port}"
+        data.mkdir()
+        # s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node >= 17
+        # offers only through OpenSSL's legacy provider (else every truncated listing is a 500).
+        return ["node", "--openssl-legacy-provider", str(launcher), str(port), str(data), *keys]
+
+    proc, port = start_listening(name, argv, log_dir)
+    return Server(proc, port, {"endpoint": f"127.0.0.1:{port}"}, stop_timeout=5.0)
+
+
 SSHD = "/usr/sbin/sshd"
 
 

@@ -12,12 +12,14 @@ from typing import Callable
 import pytest
 
 from argo_artifact_driver.core.store import ArtifactStore
-from support.memory import MemoryBackend, RenamingMemoryBackend, make_store
+from support.memory import MemoryBackend, PartsMemoryBackend, RenamingMemoryBackend, make_store
 
 _groups = itertools.count()
 
 
-@pytest.fixture(params=[MemoryBackend, RenamingMemoryBackend], ids=["atomic-upload", "rename-into-place"])
+@pytest.fixture(
+    params=[MemoryBackend, PartsMemoryBackend, RenamingMemoryBackend], ids=["atomic-upload", "parts", "rename-into-place"]
+)
 def store(request: pytest.FixtureRequest) -> ArtifactStore:
     """A memory store, once per write strategy."""
     return make_store(request.param)
