@@ -101,7 +101,7 @@ def test_servers(request: pytest.FixtureRequest) -> list[str]:
     """``host:port`` of every storage server of the session (each started here)."""
     endpoints = [request.getfixturevalue("moto_endpoint"), request.getfixturevalue("moto_endpoint_b")]
     endpoints += [request.getfixturevalue(name).endpoint for name in
-                  ("gcs_server", "azurite_server", "sshd_server", "ftp_server")]
+                  ("s3rver_server", "gcs_server", "azurite_server", "sshd_server", "ftp_server")]
     return [*endpoints, UNREACHABLE]
 
 
