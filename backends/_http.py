@@ -1,9 +1,11 @@
-"""What the S3 and Azure backends share about sending an upload part over aiohttp."""
+"""What the S3, GCS and Azure backends share about moving bytes over aiohttp: an upload
+part as a request body, and a filesystem class with a streamed read."""
 
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any
+from typing import Any, Callable
 
 
 class PartBody(io.BytesIO):
@@ -49,3 +51,20 @@ class PartBody(io.BytesIO):
     def __exit__(self, *exc: Any) -> None:  # type: ignore[override]
         self._view = memoryview(b"")
         super().close()
+
+
+@functools.cache
+def with_streamed_read(base: type, stream: Callable[[Any, str], Any]) -> type:
+    """``base`` (an fsspec async filesystem class) with ``open_async(path, "rb")`` answering
+    ``stream(fs, path)``: an object with ``async read(n)`` and ``async close()`` that reads one
+    object in order, as the plugin's Load and OpenStream ask for it. Cached, so that each
+    filesystem class is made once, on first use (the SDK is imported only then)."""
+
+    class Streaming(base):  # type: ignore[misc, valid-type]
+        async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            if mode != "rb":
+                raise NotImplementedError("only streamed reads")
+            return stream(self, path)
+
+    Streaming.__name__ = Streaming.__qualname__ = f"Streaming{base.__name__}"
+    return Streaming

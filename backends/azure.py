@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from ..core.backend import (
     secret_ref,
 )
 from ._errors import network_error
-from ._http import PartBody
+from ._http import PartBody, with_streamed_read
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -194,7 +193,7 @@ class AzureBackend(Backend):
 
     def _connect(self, credentials: AzureCredentials) -> "AbstractFileSystem":
         adlfs = self.sdk("adlfs", self.scheme)
-        streaming = _streaming_filesystem_class(adlfs.AzureBlobFileSystem)
+        streaming = with_streamed_read(adlfs.AzureBlobFileSystem, _BlobStream)
         common: dict[str, Any] = {
             "blocksize": self.settings.write_block_size,
             "use_listings_cache": False,  # a long-running server must not answer from a stale listing
@@ -337,26 +336,12 @@ async def _copy_blob(fs: Any, src_rpath: str, rpath: str) -> None:
             raise OSError(f"Azure did not complete the copy of {src_rpath} to {rpath}: copy status {status!r}")
 
 
-@functools.cache
-def _streaming_filesystem_class(base: type) -> type:
-    """adlfs's filesystem with a streamed read (``open_async``), which the plugin uses for
-    OpenStream and Load: one blob read chunk by chunk as the caller asks. Without it,
-    OpenStream read fixed blocks through adlfs's buffered file, and Load's ``get_file``
-    downloaded with as many connections as adlfs's batch size, each chunk held in memory
-    (336 MB peak for a 256 MiB blob). Made on first use: adlfs is imported only then."""
-
-    class StreamingAzureBlobFileSystem(base):
-        async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> "_BlobStream":
-            if mode != "rb":
-                raise NotImplementedError("only streamed reads")
-            return _BlobStream(self, path)
-
-    return StreamingAzureBlobFileSystem
-
-
 class _BlobStream:
     """One blob read in order, ``read(n)`` at a time, over azure-storage-blob's downloader
-    (one request per chunk of READ_BLOCK_SIZE, one chunk at a time)."""
+    (one request per chunk of READ_BLOCK_SIZE, one chunk at a time): adlfs's ``open_async``
+    for OpenStream and Load. Without it, OpenStream read fixed blocks through adlfs's
+    buffered file, and Load's ``get_file`` downloaded with as many connections as adlfs's
+    batch size, each chunk held in memory (336 MB peak for a 256 MiB blob)."""
 
     def __init__(self, fs: Any, path: str) -> None:
         self.fs = fs
