@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 from argo_artifact_driver.plugin_server.client import PluginClient
 from argo_artifact_driver.plugin_server.testing.plugin import PluginProcess
+from argo_artifact_driver.plugin_server.testing.policy import write_policy
 from support import servers as test_servers
 from support.stores import AzureStore, FileStore, GCSStore, S3Store, StoreUnderTest
 
@@ -28,6 +29,16 @@ AWS_ENV = test_servers.MOTO_ENV
 os.environ.update(AWS_ENV)
 os.environ.update(test_servers.GCS_EMULATOR_ENV)  # before gcsfs is imported: gcsfs >= 2026 probes buckets over gRPC, which the emulator never answers
 NPM_DIR = Path(__file__).resolve().parents[1] / "servers"  # Azurite and s3rver, installed by `make servers`
+
+#: ``host:port`` of every server and proxy this run started. The plugin refuses loopback
+#: endpoints and local files unless the operator's policy lists them: every plugin a
+#: benchmark starts gets a policy listing exactly these, and the run's directory as root.
+ENDPOINTS: list[str] = []
+
+
+def policy_env(work: Path) -> dict[str, str]:
+    """The environment naming a policy that allows this run's servers and directory."""
+    return write_policy(work / "policy.yaml", endpoints=ENDPOINTS, roots=[work])
 
 
 class Servers:
@@ -41,6 +52,7 @@ class Servers:
     def _endpoint(self, name: str, start: Callable[[Path], test_servers.Server]) -> str:
         if name not in self._started:
             self._started[name] = start(self.work)
+            ENDPOINTS.append(self._started[name].endpoint)
         return self._started[name].info["endpoint"]
 
     def moto(self) -> str:
@@ -82,7 +94,7 @@ def plugin(work: Path, env: dict[str, str] | None = None, name: str = "plugin") 
     """A fresh plugin process (its console script, a unix socket) and a client."""
     sock = work / "sockets" / name / "socket"
     sock.parent.mkdir(parents=True, exist_ok=True)
-    proc = PluginProcess(sock, work, env={**AWS_ENV, **(env or {})}, name=name)
+    proc = PluginProcess(sock, work, env={**AWS_ENV, **policy_env(work), **(env or {})}, name=name)
     client = proc.client()
     try:
         yield proc, client

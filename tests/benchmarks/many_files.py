@@ -22,7 +22,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness import KiB, Report, Row, Servers, load, plugin, timed
+from harness import ENDPOINTS, KiB, Report, Row, Servers, load, plugin, timed
 from transfer_calls import check
 
 from argo_artifact_driver.core.settings import Settings
@@ -39,6 +39,7 @@ class Proxy:
         script = str(Path(__file__).with_name("latency_proxy.py"))
         self.proc = ManagedProcess(f"proxy-{self.port}", [sys.executable, script, str(self.port), upstream, str(delay_ms)], work)
         self.proc.wait_until(lambda: port_open(self.port))
+        ENDPOINTS.append(self.endpoint)
 
     @property
     def endpoint(self) -> str:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import grpc
-from harness import Report, Row, Servers
+from harness import Report, Row, Servers, policy_env
 
 from argo_artifact_driver.plugin_server import artifact_pb2 as pb
 from argo_artifact_driver.plugin_server import artifact_pb2_grpc as pb_grpc
@@ -38,7 +38,7 @@ def first_call(work: Path, config: str, run: int, env: dict[str, str] | None = N
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     start = time.perf_counter()
     proc = subprocess.Popen([console_script("argo-artifact-driver"), str(sock)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, env={**environ, **(env or {})})
+                            stderr=subprocess.DEVNULL, start_new_session=True, env={**environ, **policy_env(work), **(env or {})})
     try:
         while not sock.exists():
             if proc.poll() is not None:
@@ -48,7 +48,9 @@ def first_call(work: Path, config: str, run: int, env: dict[str, str] | None = N
             stub = pb_grpc.ArtifactServiceStub(channel)
             stub.GetCapabilities(pb.GetCapabilitiesRequest(), wait_for_ready=True, timeout=30)
             capabilities = time.perf_counter() - start
-            stub.IsDirectory(pb.IsDirectoryRequest(artifact=artifact(config, "x")), timeout=30)
+            answer = stub.IsDirectory(pb.IsDirectoryRequest(artifact=artifact(config, "x")), timeout=30)
+            if answer.error:  # a refusal would be answered before any backend is loaded
+                raise RuntimeError(answer.error)
             backend = time.perf_counter() - start
         return capabilities, backend
     finally:
