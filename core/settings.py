@@ -83,7 +83,7 @@ class Settings:
         8 * MiB, "largest gRPC message accepted (Argo sends SaveStream chunks of 2 MiB)", minimum=4 * MiB)
     save_stream_settle_seconds: float = _setting(
         0.2, "after a SaveStream's last frame, how long to wait for a cancellation gRPC may deliver late, "
-        "before publishing", minimum=0)
+        "before publishing; only where the server cannot probe gRPC for it", minimum=0)
     stream_window_bytes: int = _setting(
         4 * MiB, "HTTP/2 flow-control window of one stream (0: gRPC's own tuning, which grows without bound)",
         minimum=0)

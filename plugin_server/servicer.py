@@ -195,10 +195,12 @@ class SettledStream:
     1. sends the call's initial metadata and waits until gRPC has processed that
        operation: its completion is queued after the cancellation's, which the same
        reset produced, so once it is seen a cancellation that happened is known;
-    2. then waits until ``settle_seconds`` after the last frame for the call to
-       terminate (a second line of defence, and the only one if a gRPC release changes
-       the internals step 1 reads); the wait overlaps with writing the last part to
-       storage, which the store does between the end of the chunks and ``confirm``.
+    2. only where step 1 cannot be made (a gRPC release that changed the internals it
+       reads), waits until ``settle_seconds`` after the last frame for the call to
+       terminate. Where the probe works it settles the question alone (the test that
+       cancels 200 streams beside busy loops passes with a settle of 0), and waiting
+       anyway cost every SaveStream its settle time: 0.2 s of a 256 MiB SaveStream's
+       1.2 s on a local disk.
     """
 
     def __init__(
@@ -225,23 +227,28 @@ class SettledStream:
 
     def confirm(self) -> None:
         """Raise :class:`StreamBroken` unless the client ended the stream cleanly."""
-        if self._ended_at is None or not self._cancellation_delivered():
+        if self._ended_at is None:
             raise StreamBroken("the client ended the stream before it was complete")
-        left = self._ended_at + self._settle_seconds - time.monotonic()
+        probed = self._cancellation_delivered()
+        if probed is False:
+            raise StreamBroken("the client ended the stream before it was complete")
+        left = 0.0 if probed else self._ended_at + self._settle_seconds - time.monotonic()
         if self._terminated.wait(max(left, 0.0)) or not self._context.is_active():
             raise StreamBroken("the client ended the stream before it was complete")
 
-    def _cancellation_delivered(self, timeout: float = 10.0) -> bool:
-        """Step 1 of :meth:`confirm`; False when the call is known to be cancelled."""
+    def _cancellation_delivered(self, timeout: float = 10.0) -> bool | None:
+        """Step 1 of :meth:`confirm`: True when every cancellation that happened has been
+        delivered, False when the call is known to be cancelled (or the server is too
+        starved to tell), None when there is no probe to make (the settle wait decides)."""
         state = getattr(self._context, "_state", None)
         if state is None or not hasattr(state, "due") or _SEND_INITIAL_METADATA_TOKEN is None:
-            return True  # not the gRPC internals this was written for: the settle wait decides
+            return None  # not the gRPC internals this was written for
         try:
             self._context.send_initial_metadata(())
         except grpc.RpcError:
             return False  # gRPC already knows the call was cancelled
         except ValueError:
-            return True  # initial metadata already sent: nothing to probe with
+            return None  # initial metadata already sent: nothing to probe with
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
             with state.condition:

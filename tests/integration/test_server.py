@@ -164,17 +164,15 @@ def test_demo_round_trip_command():
     assert "ERR" not in result.stdout and "loaded files equal the saved ones" in result.stdout
 
 
-@pytest.mark.parametrize("settle_seconds", ["0", "0.2"])
-def test_cancelled_save_streams_never_publish_under_load(plugin_env, tmp_path, settle_seconds):
+def test_cancelled_save_streams_never_publish_under_load(plugin_env, tmp_path):
     """gRPC Python reports a cancelled client stream as a clean end, and the cancellation
     later, as a second event; with CPU load beside the server, 22 of 200 such streams were
-    published truncated when nothing waited for it. The server's probe (settle 0: the probe
-    alone) and its settle wait must each keep every one of them unpublished."""
+    published truncated when nothing waited for it. The server's probe alone (it skips the
+    settle wait wherever it can be made) must keep every one of them unpublished."""
     import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    env = {**plugin_env, "ARGO_ARTIFACT_DRIVER_SAVE_STREAM_SETTLE_SECONDS": settle_seconds}
-    plugin = PluginProcess(tmp_path / "sock" / "socket", tmp_path, env=env, name=f"plugin-settle-{settle_seconds}")
+    plugin = PluginProcess(tmp_path / "sock" / "socket", tmp_path, env=plugin_env, name="plugin-cancelled-streams")
     client = plugin.client()
     root = tmp_path / "store"
     config = f"scheme: file\nroot: {root}\n"
