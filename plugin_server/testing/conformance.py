@@ -16,6 +16,8 @@ import grpc
 import pytest
 
 from ...core.units import MiB
+from .. import artifact_pb2 as pb
+from ..client import artifact
 
 __all__ = ["TestFiles", "TestDirectories", "TestStreaming", "TestMissing", "TestNothingHalfDone"]
 
@@ -287,6 +289,28 @@ class TestNothingHalfDone:
         parent = key.rsplit("/", 1)[0]
         assert eventually(lambda: store.keys(parent) == [])
         assert not store.exists(key)
+
+    def test_save_cut_short_by_its_deadline_publishes_all_or_nothing(self, client, store, key, tmp_path):
+        """A Save whose client gives up mid-upload: the object is then absent or whole,
+        never a part of the file, and no temporary name stays. (Whole is allowed: a store
+        that takes an object in one request commits it once the last byte is sent, which
+        may be after the client left.)"""
+        # Large enough that no store here takes it within the deadline: the upload is cut
+        # in the middle of its body (a GCS media upload then committed the part it got).
+        data = os.urandom(256 * MiB)
+        src = tmp_path / "big"
+        src.write_bytes(data)
+        request = pb.SaveArtifactRequest(output_artifact=artifact(store.config, key), path=str(src))
+        try:
+            client.stub.Save(request, timeout=0.2)
+        except grpc.RpcError as exc:
+            assert exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED, exc
+        parent = key.rsplit("/", 1)[0]
+        assert eventually(lambda: store.keys(parent) in ([], [key]), timeout=30), store.keys(parent)
+        time.sleep(1)  # nothing else appears later either
+        assert store.keys(parent) in ([], [key])
+        if store.keys(parent):
+            assert hashlib.sha256(store.get(key)).digest() == hashlib.sha256(data).digest()
 
     def test_load_that_cannot_be_completed_leaves_nothing(self, client, store, key, tmp_path):
         # 'a' is an object and also a prefix of 'a/b': no local directory can hold both.
