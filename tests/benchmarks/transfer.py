@@ -40,12 +40,18 @@ CEILING_BOUND = ("file",)
 
 
 def medians(contenders: dict[str, Callable[[], object]], before: Callable[[], object], repeat: int) -> dict[str, float]:
-    """Median seconds of each contender, run in rounds whose order rotates each time."""
+    """Median seconds of each contender, run in rounds whose order rotates each time.
+
+    The kernel's dirty pages are written out before each contender (``os.sync``): the
+    machine's disk takes 300-400 MiB/s, so whoever ran after a large write paid for the
+    write-back of the one before (a 1 GiB Load to disk took 3.2 s right after a 1 GiB
+    SaveStream, where the plain copy that followed took 0.3 s)."""
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
     for i in range(repeat):
         for name in names[i % len(names):] + names[: i % len(names)]:
             before()
+            os.sync()
             times[name].append(timed(contenders[name]))
     return {name: statistics.median(t) for name, t in times.items()}
 
