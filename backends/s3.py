@@ -175,9 +175,9 @@ class S3Backend(Backend):
             kwargs["session"] = sdk_session(self.scheme)
             if keys:
                 kwargs.update(key=keys[0], secret=keys[1], token=keys[2])
-        # Multipart parts of exactly write_block_size (the last one shorter), whatever the
-        # size of the writes: the object's ETag then follows from its bytes and that size,
-        # which is how migrate verifies a large copy (see upload_part_size).
+        # Should s3fs's own writer ever write (the plugin's uploads go through S3Upload),
+        # parts of exactly write_block_size: an object's ETag then follows from its bytes
+        # and that size, which is how migrate verifies a large copy (upload_part_size).
         kwargs["fixed_upload_size"] = True
         fs = s3fs.S3FileSystem(**kwargs)
         # s3fs wraps every call in a retry loop of its own (class attribute, 5 attempts,
@@ -347,7 +347,8 @@ class S3Backend(Backend):
         return {"name": rpath, "type": "file", "size": answer["ContentLength"], **{k: answer[k] for k in kept if k in answer}}
 
     def upload_part_size(self) -> int | None:
-        return self.settings.write_block_size  # exact parts: fixed_upload_size in create_filesystem
+        # The parts S3Upload sends (PartWriter raises a smaller block to S3's minimum).
+        return max(self.settings.write_block_size, S3Upload.min_part_size)
 
     def upload_bytes(self, fs: Any, rpath: str, data: bytes) -> Mapping[str, Any]:
         """One PutObject with a SHA-256 the server checks before it stores anything; its

@@ -360,14 +360,21 @@ class Migration:
     def _compare(self, src: Listed, dst: Listed) -> tuple[bool, str]:
         """Read the side whose bytes give a checksum the other side keeps; both when
         neither keeps one. Never writes."""
+        # A comparison that settles nothing (an S3 multipart ETag of parts of another size:
+        # ``None``) is not a difference: go on to the next way, or the copy is made again
+        # on every run.
+        source_digest = None
         if computable(dst.checksums, self._part_size):
-            same, algorithm = compare(self._digest(self.source, src.key, self._part_size), dst.checksums)
-            return bool(same), f"source read: {algorithm}"
+            source_digest = self._digest(self.source, src.key, self._part_size)
+            same, algorithm = compare(source_digest, dst.checksums)
+            if same is not None:
+                return same, f"source read: {algorithm}"
         if computable(src.checksums, None):
             same, algorithm = compare(self._digest(self.dest, dst.key), src.checksums)
-            return bool(same), f"destination read: {algorithm}"
-        same = self._digest(self.source, src.key)[SHA256] == self._digest(self.dest, dst.key)[SHA256]
-        return same, "both read: sha256"
+            if same is not None:
+                return same, f"destination read: {algorithm}"
+        source_sha256 = (source_digest or self._digest(self.source, src.key))[SHA256]
+        return source_sha256 == self._digest(self.dest, dst.key)[SHA256], "both read: sha256"
 
     def _digest(self, store: ArtifactStore, key: str, part_size: int | None = None) -> dict[str, str]:
         hasher = ContentHasher(part_size)
