@@ -85,8 +85,10 @@ class FallbackStore:
 
     def open_stream(self, key: str, deadline: Deadline = NO_DEADLINE) -> Iterator[bytes]:
         # A stream reports a missing key on its first read: open and read one chunk of
-        # the primary before deciding, then pass the rest through.
-        yield from self._read(
+        # the primary before deciding, then pass the rest through. Opened now, not at the
+        # first next() (no generator here): the stores' readers take the caller's context
+        # (the call's span and logs) when they are opened.
+        return self._read(
             key,
             lambda: _opened(PRIMARY, self.primary, key, deadline),
             lambda: _opened(FALLBACK, self.fallback, key, deadline),
