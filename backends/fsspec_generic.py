@@ -285,8 +285,11 @@ def _ftp_adapter(cls: type) -> type:
             try:
                 super().mkdir(path, create_parents=create_parents, **kwargs)
             except error_perm as exc:  # another connection may have made it meanwhile
-                if not self.isdir(path):
+                if self.isdir(path):
+                    return
+                if self.exists(path):  # a file where a directory is wanted
                     raise FileExistsError(path) from exc
+                raise  # refused for another reason (permissions...): say that one
 
     return FTPFileSystem
 
