@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -38,7 +37,6 @@ from ..core.backend import (
     Option,
     Reach,
     Requirement,
-    discard_uncommitted,
     name_without_slash,
     secret_ref,
 )
@@ -261,7 +259,7 @@ class AzureBackend(Backend):
 
     def checksums(self, info: Mapping[str, Any]) -> dict[str, str]:
         """Content-MD5: computed by Azure for a blob written in one Put Blob (and returned
-        by it), recorded by :meth:`open_writer` for a block upload, copied with the blob."""
+        by it), set by :class:`AzureUpload` at the commit of a block list, copied with the blob."""
         settings = info.get("content_settings")  # a dict, or the SDK's ContentSettings (a dict-like object)
         md5 = info.get("content_md5") or (settings.get("content_md5") if settings is not None else None)
         return {"md5": bytes(md5).hex()} if md5 else {}
@@ -293,18 +291,6 @@ class AzureBackend(Backend):
         # (adlfs's writer stages one block at a time; its put_file leaves the concurrency
         # and memory to azure-storage-blob).
         return AzureUpload(fs, rpath)
-
-    def abandon_writer(self, f: Any) -> None:
-        # adlfs stages blocks as they are written and commits the block list in close(),
-        # whatever autocommit says, and has no discard: so never close it. Uncommitted
-        # blocks are invisible and Azure drops them after a week. Release its client.
-        discard_uncommitted(f)
-        client = getattr(f, "container_client", None)
-        if client is not None:
-            from fsspec.asyn import sync
-
-            with contextlib.suppress(Exception):
-                sync(f.fs.loop, client.close, timeout=10)
 
 
 async def _list_page(fs: Any, container: str, prefix: str | None, start: str | None, token: str | None) -> tuple[list, str | None]:

@@ -25,7 +25,7 @@ Declared (class attributes)
 ``requires``              the packages of its SDK (:class:`Requirement`: module, extra or install)
 ``write_strategy``        :class:`WriteStrategy`: how a write is kept invisible until complete
 ``filesystem_per_thread`` True when the filesystem object cannot be shared between threads
-``writer_records_checksum`` True when ``open_writer``'s checksum is the writer's record (migrate)
+``writer_records_checksum`` True when an upload's checksum is the writer's record (migrate)
 ========================  ====================================================================
 Must provide
 ----------------------------------------------------------------------------------------------
@@ -241,8 +241,8 @@ class Backend(abc.ABC):
     #: True when one filesystem object cannot serve several threads at once (ftplib's
     #: single connection): the plugin then builds one per thread.
     filesystem_per_thread: bool = False
-    #: Whether the checksum an object written through :meth:`open_writer` shows is the
-    #: writer's own record (Azure's Content-MD5 of a block upload) rather than one the
+    #: Whether the checksum an object written by the plugin (:meth:`open_writer` or
+    #: :meth:`multipart_upload`) shows is the writer's own record (Azure's Content-MD5 of a block upload) rather than one the
     #: store computed from what it received: migrate then reads such a copy back once
     #: to verify it, and compares later runs by that record.
     writer_records_checksum: ClassVar[bool] = False
@@ -350,7 +350,7 @@ class Backend(abc.ABC):
         renames it into place, or removes it on failure), in bounded memory. ``callback``
         is an fsspec callback that raises when the call must stop: pass it on.
 
-        Default: where the filesystem offers ``open_async`` (s3fs, and gcs here), one
+        Default: where the filesystem offers ``open_async`` (s3fs; gcs and azure here), one
         streamed GET written to the file as it arrives, in ``stream_chunk_size`` pieces:
         the fastest path on the stores measured, and flat in memory (s3fs's and gcsfs's own
         ``get_file`` fetch large objects as ranged parts held in memory, up to ten parts of
@@ -480,7 +480,7 @@ class Backend(abc.ABC):
         return fs.info(rpath)
 
     def upload_part_size(self) -> int | None:
-        """The size of the parts of a multipart upload made by :meth:`open_writer`, when
+        """The size of the parts of a multipart upload the plugin makes, when
         the store's checksum of such an object depends on it (S3's multipart ETag, the
         ``md5-of-parts`` algorithm); None otherwise. Default: None."""
         return None

@@ -8,7 +8,6 @@ than any configuration needs (the composer recurses once per level).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -30,9 +29,6 @@ class PluginConfig:
     scheme: str
     options: Mapping[str, Any] = field(default_factory=dict)
 
-    def cache_key(self) -> str:
-        """A stable text identifying this configuration, for caching backends."""
-        return json.dumps([self.scheme, self.options], sort_keys=True, default=str)
 
 
 def parse_configuration(text: str, default_scheme: str, max_bytes: int = MAX_CONFIGURATION_BYTES) -> PluginConfig:

@@ -56,10 +56,6 @@ class KeyRange:
 
         return KeyRange(join(self.after), join(self.until))
 
-    @property
-    def bounded(self) -> bool:
-        return self.after is not None or self.until is not None
-
     def __str__(self) -> str:
         low = "the start" if self.after is None else repr(self.after)
         high = "the end" if self.until is None else repr(self.until)

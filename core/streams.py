@@ -98,8 +98,8 @@ def _open_buffered(fs: "AbstractFileSystem", rpath: str, block_size: int) -> Any
 
 
 def _has_open_async(fs: "AbstractFileSystem") -> bool:
-    """Whether the filesystem implements ``open_async`` (s3fs does; gcsfs, adlfs and sshfs
-    keep fsspec's base method, which raises NotImplementedError)."""
+    """Whether the filesystem implements ``open_async`` (s3fs does, and the GCS and Azure
+    backends add one; sshfs keeps fsspec's base method, which raises NotImplementedError)."""
     if not getattr(fs, "async_impl", False):
         return False
     from fsspec.asyn import AsyncFileSystem
