@@ -46,7 +46,8 @@ docs: install-test
 	$(DOCS_BUILD)
 
 # Performance benchmarks (tests/benchmarks/): figures next to same-run baselines, about
-# 10-15 minutes on 2 cores. Quicker: make bench BENCH_ARGS="--size 128MiB --files 200"
+# 2 hours on 2 cores (objects up to 4 GiB, three repetitions). Quicker, about 25 minutes:
+# make bench BENCH_ARGS="--quick"
 BENCH_ARGS ?=
 bench: install-test
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
