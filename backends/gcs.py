@@ -111,14 +111,16 @@ class GCSBackend(Backend):
             # gcsfs caches instances by constructor arguments: a rotated key (the base
             # class rebuilds the filesystem when the secret changes) must not get the old one.
             "skip_instance_cache": True,
-            # never to another host than the configured one (see _redirects)
-            "session_kwargs": {"trace_configs": [refuse_redirects_trace()]},
         }
         if self.options["endpoint"]:
             kwargs["endpoint_url"] = self.options["endpoint"].rstrip("/")
         if self.options["project"]:
             kwargs["project"] = self.options["project"]
-        return with_streamed_read(GCSFileSystem, _MediaStream)(**kwargs)
+        fs = with_streamed_read(GCSFileSystem, _MediaStream)(**kwargs)
+        # Never to another server than the one gcsfs talks to (see _redirects), a resumable
+        # upload's Location included. Set before the first request makes the session.
+        fs.session_kwargs = {**fs.session_kwargs, "trace_configs": [refuse_redirects_trace(fs._location)]}
+        return fs
 
     def key_credentials(self) -> Any:
         """google-auth credentials from ``serviceAccountKeySecret``, or None when it is not set.

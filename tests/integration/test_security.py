@@ -168,6 +168,17 @@ def redirector(metadata_elsewhere) -> Iterator[Listener]:
 
 
 @pytest.fixture(scope="module")
+def upload_elsewhere(metadata_elsewhere) -> Iterator[Listener]:
+    """A server the guarded policy lists, answering every request (a resumable upload's
+    start among them) with an upload URL on the fake metadata service."""
+    listener = Listener(b"HTTP/1.1 200 OK\r\nLocation: http://%s/upload?upload_id=1\r\n"
+                        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                        % metadata_elsewhere.endpoint.encode())
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture(scope="module")
 def listed() -> Iterator[Listener]:
     """A listener the guarded policy lists as an endpoint (but binds no secret to)."""
     listener = Listener()
@@ -228,12 +239,14 @@ def default_plugin(tmp_path_factory, pod) -> Iterator[PluginProcess]:
 
 
 @pytest.fixture(scope="module")
-def guarded_plugin(tmp_path_factory, pod, moto_endpoint, silent, listed, redirector) -> Iterator[PluginProcess]:
+def guarded_plugin(tmp_path_factory, pod, moto_endpoint, silent, listed, redirector,
+                   upload_elsewhere) -> Iterator[PluginProcess]:
     base = tmp_path_factory.mktemp("guarded-plugin")
     policy = base / "policy.yaml"
     policy.write_text(
         "schemes: [s3, gcs, azure, fsspec, fallback, file]\n"
-        f'endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{listed.endpoint}", "{redirector.endpoint}"]\n'
+        f'endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{listed.endpoint}", "{redirector.endpoint}", '
+        f'"{upload_elsewhere.endpoint}"]\n'
         f"file: {{roots: [{pod['store']}]}}\n"
         "secrets:\n"
         f'  - {{name: moto-cred, endpoints: ["{moto_endpoint}", "{silent.endpoint}", "{redirector.endpoint}"]}}\n'
@@ -496,6 +509,18 @@ def test_a_listed_server_cannot_redirect_the_plugin_elsewhere(guarded, redirecto
     data, error = stream(guarded, config, "meta-data/iam")
     assert METADATA_BODY not in data and error
     assert redirector.connections  # the allowed server was asked
+    assert metadata_elsewhere.nothing_received(), bytes(metadata_elsewhere.received[:200])
+
+
+def test_a_listed_gcs_server_cannot_send_an_upload_elsewhere(guarded, upload_elsewhere, metadata_elsewhere, tmp_path):
+    """A resumable upload goes on at the URL the server answers its start with: a server
+    the policy allows must not get the plugin to send the file (and its credentials) to
+    an address the policy never judged."""
+    src = tmp_path / "big"
+    src.write_bytes(b"private" * (2 * MiB))  # above one block: one streamed request of a resumable upload
+    response = guarded.save(f"scheme: gcs\nbucket: b\nendpoint: http://{upload_elsewhere.endpoint}\n", "k", src)
+    assert not response.success and response.error
+    assert upload_elsewhere.connections  # the allowed server was asked
     assert metadata_elsewhere.nothing_received(), bytes(metadata_elsewhere.received[:200])
 
 
